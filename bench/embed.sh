@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Embedding throughput: persona inside Postgres against sentence-transformers
+# (PyTorch, CPU) on the same texts, the same model and the same machine, in one run.
+#
+#   bench/embed.sh [N_TEXTS] [RUNS]      (defaults: 2000 texts, 3 runs; medians reported)
+#
+# Texts: the first N real reviews of data/womens_clothing_reviews.csv.gz.
+# Needs a release install (`make install`; `make bench` does it) and, for the
+# peer, a Python venv with sentence-transformers at $PERSONA_PYREF (created here
+# if missing: it downloads PyTorch from PyPI, several GB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+N=${1:-2000}; RUNS=${2:-3}
+PORT=${PERSONA_BENCH_PORT:-55497}
+DB=persona_bench
+PYREF=${PERSONA_PYREF:-/opt/persona-pyref}
+MODEL_DIR=$("$PG_CONFIG" --sharedir)/persona/models/all-MiniLM-L6-v2
+
+if [ ! -x "$PYREF/bin/python" ] || ! "$PYREF/bin/python" -c "import sentence_transformers" 2>/dev/null; then
+    log "creating $PYREF with sentence-transformers (PyTorch) for the peer"
+    python3 -m venv "$PYREF"
+    "$PYREF/bin/pip" install -q sentence-transformers
+fi
+
+scripts/cluster.sh start bench "$PORT" "$DB"
+PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
+"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+"${PSQL[@]}" -d "$DB" -v n="$N" <<'SQL'
+CREATE EXTENSION persona;
+CREATE TEMP TABLE csv (row_id int, item_id int, age int, title text, body text, rating int,
+                       recommended int, feedback int, division text, department text, class text);
+\copy csv FROM PROGRAM 'gzip -dc data/womens_clothing_reviews.csv.gz' WITH (FORMAT csv, HEADER true)
+CREATE TABLE texts AS SELECT row_number() OVER (ORDER BY row_id) AS id, body FROM csv WHERE body IS NOT NULL ORDER BY row_id LIMIT :n;
+SQL
+texts_file=$(mktemp)
+"${PSQL[@]}" -d "$DB" -At -c "SELECT replace(body, E'\n', '\n') FROM texts ORDER BY id" >"$texts_file"
+tokens=$("${PSQL[@]}" -d "$DB" -At -c "SELECT round(avg(length(body))) FROM texts")
+
+# One psql session per measurement; each prints sentences/s. The model is loaded
+# (and its RSS measured) before the clock starts.
+measure() {
+    local stmt=$1
+    "${PSQL[@]}" -d "$DB" -At <<SQL
+SELECT persona.embed('warm up') IS NOT NULL \gset
+SELECT clock_timestamp() AS t0 \gset
+$stmt
+SELECT round(($N / extract(epoch FROM clock_timestamp() - :'t0'::timestamptz))::numeric, 1);
+SQL
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+declare -A rate
+for kind in per_row batched embed_column; do
+    results=()
+    for ((r = 1; r <= RUNS; r++)); do
+        case $kind in
+        per_row) stmt="SELECT count(persona.embed(body)) FROM texts \\g /dev/null" ;;
+        batched) stmt="SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM texts ORDER BY id)) \\g /dev/null" ;;
+        embed_column) stmt="ALTER TABLE texts DROP COLUMN IF EXISTS v; ALTER TABLE texts ADD COLUMN v real[];
+SET client_min_messages = warning;
+CALL persona.embed_column('texts', 'body', 'v');" ;;
+        esac
+        results+=("$(measure "$stmt" | tail -1)")
+    done
+    rate[$kind]=$(printf '%s\n' "${results[@]}" | median)
+    log "$kind: ${results[*]} sentences/s"
+done
+
+rss=$("${PSQL[@]}" -d "$DB" -At <<'SQL'
+SELECT pg_backend_pid() AS pid \gset
+\! grep VmRSS /proc/:pid/status | awk '{ print "before " $2 }'
+SELECT persona.embed('load the model') IS NOT NULL \gset
+\! grep VmRSS /proc/:pid/status | awk '{ print "after " $2 }'
+SQL
+)
+rss_before=$(echo "$rss" | awk '/before/ { print $2 }'); rss_after=$(echo "$rss" | awk '/after/ { print $2 }')
+
+log "peer: sentence-transformers (PyTorch, CPU)"
+peer=$("$PYREF/bin/python" bench/embed_pytorch.py "$MODEL_DIR" "$texts_file" "$RUNS" 2>/dev/null | awk '/^pytorch/ { print $2, $4 }')
+rm -f "$texts_file"
+pt=${peer%% *}
+
+echo
+echo "persona embedding benchmark: $N real reviews (mean $tokens characters), $RUNS runs, medians"
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); persona.threads=0 (all cores), batch_size=32; peer ${peer#* }"
+printf '%-32s %12s %14s\n' "path" "sentences/s" "x PyTorch"
+for kind in per_row batched embed_column; do
+    printf '%-32s %12s %14s\n' "persona $kind" "${rate[$kind]}" "$(awk -v a="${rate[$kind]}" -v b="$pt" 'BEGIN { printf "%.2f", a / b }')"
+done
+printf '%-32s %12s %14s\n' "sentence-transformers (PyTorch)" "$pt" "1.00"
+echo "backend RSS: $((rss_before / 1024)) MB before the model loads, $((rss_after / 1024)) MB after"

@@ -1,0 +1,214 @@
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::batching::plan_batches;
+use crate::error::ModelError;
+
+/// Bytes of input looked at per allowed token. Text beyond
+/// `max_tokens * MAX_BYTES_PER_TOKEN` bytes cannot survive truncation except in
+/// pathological input (runs of 1,000-byte "words"), so it is cut before
+/// tokenizing: a 100 MB value then costs no more than a 256 KB one.
+const MAX_BYTES_PER_TOKEN: usize = 1024;
+
+/// What the SQL layer records about a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// Length of the output vector.
+    pub dimension: usize,
+    /// Word pieces per text, special tokens included; longer text is truncated.
+    pub max_tokens: usize,
+}
+
+/// One text after tokenization and truncation.
+#[derive(Debug, Clone)]
+pub struct TokenizedText {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+}
+
+impl TokenizedText {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// A loaded sentence-transformers model: tokenizer plus BERT weights.
+pub struct SentenceEncoder {
+    bert: BertModel,
+    tokenizer: Tokenizer,
+    info: ModelInfo,
+    device: Device,
+}
+
+fn required_file(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
+    let path = dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ModelError::NotFound { path })
+    }
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, ModelError> {
+    let corrupt = |reason: String| ModelError::Corrupt { path: path.to_owned(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| corrupt(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))
+}
+
+impl SentenceEncoder {
+    /// Loads a model directory. Every file is read and checked here, so a
+    /// corrupt directory fails at load time with the file named, never later.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::NotFound { path: dir.to_owned() });
+        }
+        let config_path = required_file(dir, "config.json")?;
+        let tokenizer_path = required_file(dir, "tokenizer.json")?;
+        let weights_path = required_file(dir, "model.safetensors")?;
+
+        let config_json = read_json(&config_path)?;
+        let config: BertConfig = serde_json::from_value(config_json).map_err(|e| ModelError::Corrupt {
+            path: config_path.clone(),
+            reason: format!("not a BERT config: {e}"),
+        })?;
+
+        // sentence-transformers truncates at max_seq_length (256 for
+        // all-MiniLM-L6-v2), not at the tokenizer file's own setting (128) nor
+        // at the position table's size (512).
+        let st_config = dir.join("sentence_bert_config.json");
+        let max_tokens = if st_config.is_file() {
+            read_json(&st_config)?
+                .get("max_seq_length")
+                .and_then(serde_json::Value::as_u64)
+                .map(|n| n as usize)
+                .unwrap_or(config.max_position_embeddings)
+        } else {
+            config.max_position_embeddings
+        }
+        .min(config.max_position_embeddings);
+
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| ModelError::Corrupt {
+            path: tokenizer_path.clone(),
+            reason: e.to_string(),
+        })?;
+        // Padding is done per batch below; the file's fixed padding to 128
+        // would waste work and change nothing in the result.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+            }))
+            .map_err(|e| ModelError::Corrupt { path: tokenizer_path.clone(), reason: e.to_string() })?;
+
+        let device = Device::Cpu;
+        let bytes = std::fs::read(&weights_path)
+            .map_err(|e| ModelError::Corrupt { path: weights_path.clone(), reason: e.to_string() })?;
+        let weights_error = |e: candle_core::Error| ModelError::Corrupt {
+            path: weights_path.clone(),
+            reason: e.to_string(),
+        };
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &device).map_err(weights_error)?;
+        let bert = BertModel::load(vb, &config).map_err(weights_error)?;
+
+        let info = ModelInfo { dimension: config.hidden_size, max_tokens };
+        Ok(Self { bert, tokenizer, info, device })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Tokenizes one text with special tokens, truncated to `max_tokens`.
+    pub fn tokenize(&self, text: &str) -> Result<TokenizedText, ModelError> {
+        let cap = self.info.max_tokens.saturating_mul(MAX_BYTES_PER_TOKEN);
+        let text = if text.len() > cap { &text[..floor_char_boundary(text, cap)] } else { text };
+        let encoding = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
+        Ok(TokenizedText { ids: encoding.get_ids().to_vec(), type_ids: encoding.get_type_ids().to_vec() })
+    }
+
+    /// Runs one forward pass over a batch, padded to its longest member.
+    /// Returns one L2-normalised vector per input, in input order.
+    pub fn encode_batch(&self, batch: &[&TokenizedText]) -> Result<Vec<Vec<f32>>, ModelError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let width = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
+        let rows = batch.len();
+        let mut ids = vec![0u32; rows * width];
+        let mut type_ids = vec![0u32; rows * width];
+        let mut mask = vec![0u32; rows * width];
+        for (r, t) in batch.iter().enumerate() {
+            let row = r * width;
+            ids[row..row + t.len()].copy_from_slice(&t.ids);
+            type_ids[row..row + t.len()].copy_from_slice(&t.type_ids);
+            mask[row..row + t.len()].fill(1);
+        }
+        let ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
+        let type_ids = Tensor::from_vec(type_ids, (rows, width), &self.device)?;
+        let mask = Tensor::from_vec(mask, (rows, width), &self.device)?;
+
+        let hidden = self.bert.forward(&ids, &type_ids, Some(&mask))?; // (rows, width, dim)
+        // Mean over real tokens only: padding must not dilute the average.
+        let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (rows, width, 1)
+        let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?; // (rows, dim)
+        let counts = mask_f.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (rows, 1)
+        let pooled = summed.broadcast_div(&counts)?;
+        let mut vectors: Vec<Vec<f32>> = pooled.to_vec2()?;
+        for v in &mut vectors {
+            persona_linalg::l2_normalize(v);
+        }
+        Ok(vectors)
+    }
+
+    /// Convenience for callers that need no interrupt checks between batches
+    /// (tests, benchmarks): tokenizes, batches by length, scatters back.
+    pub fn embed(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        let lengths: Vec<usize> = tokens.iter().map(TokenizedText::len).collect();
+        let mut out = vec![Vec::new(); texts.len()];
+        for positions in plan_batches(&lengths, batch_size) {
+            let batch: Vec<&TokenizedText> = positions.iter().map(|&i| &tokens[i]).collect();
+            for (pos, vector) in positions.iter().zip(self.encode_batch(&batch)?) {
+                out[*pos] = vector;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Largest index <= `at` that starts a UTF-8 character (str::floor_char_boundary is unstable).
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::floor_char_boundary;
+
+    #[test]
+    fn char_boundary_never_splits_a_character() {
+        let s = "aé中"; // 1 + 2 + 3 bytes
+        assert_eq!(floor_char_boundary(s, 2), 1);
+        assert_eq!(floor_char_boundary(s, 3), 3);
+        assert_eq!(floor_char_boundary(s, 5), 3);
+        assert_eq!(floor_char_boundary(s, 99), 6);
+    }
+}

@@ -1,0 +1,88 @@
+//! `#[pg_test]`s: run inside a real Postgres 15 backend by `cargo pgrx test`,
+//! against the installed default model.
+
+use pgrx::prelude::*;
+
+const MIN_COSINE: f64 = 0.99999;
+
+/// sentence-transformers (PyTorch) reference vectors; see tests/fixtures/make_minilm_reference.py.
+const REFERENCE: &str = include_str!("../tests/fixtures/minilm_reference.json");
+
+fn reference() -> (Vec<String>, Vec<Vec<f32>>) {
+    let doc: serde_json::Value = serde_json::from_str(REFERENCE).expect("fixture is JSON");
+    let texts = doc["texts"].as_array().expect("texts").iter().map(|t| t.as_str().expect("text").to_owned()).collect();
+    let vectors = doc["vectors"]
+        .as_array()
+        .expect("vectors")
+        .iter()
+        .map(|v| v.as_array().expect("vector").iter().map(|x| x.as_f64().expect("number") as f32).collect())
+        .collect();
+    (texts, vectors)
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    persona_linalg::cosine_similarity(a, b).expect("same dimension")
+}
+
+#[pg_test]
+fn embed_matches_pytorch_reference_per_row() {
+    let (texts, vectors) = reference();
+    assert!(texts.len() >= 50, "fixture has {} texts", texts.len());
+    for (text, want) in texts.iter().zip(&vectors) {
+        let got = Spi::get_one_with_args::<Vec<f32>>("SELECT persona.embed($1)", &[text.as_str().into()])
+            .expect("spi")
+            .expect("not null");
+        let c = cosine(&got, want);
+        assert!(c >= MIN_COSINE, "{text:.40?}: cosine {c}");
+    }
+}
+
+#[pg_test]
+fn embed_batch_matches_pytorch_reference_in_input_order() {
+    let (texts, vectors) = reference();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for batch_size in ["1", "7", "64"] {
+        Spi::run(&format!("SET persona.batch_size = {batch_size}")).expect("set");
+        let rows: Vec<(i32, Vec<f32>)> = Spi::connect(|c| {
+            c.select("SELECT ord, embedding FROM persona.embed_batch($1) ORDER BY ord", None, &[refs.clone().into()])
+                .expect("select")
+                .map(|row| (row.get::<i32>(1).unwrap().unwrap(), row.get::<Vec<f32>>(2).unwrap().unwrap()))
+                .collect()
+        });
+        assert_eq!(rows.len(), texts.len());
+        for ((ord, got), (i, want)) in rows.iter().zip(vectors.iter().enumerate()) {
+            assert_eq!(*ord as usize, i + 1);
+            let c = cosine(got, want);
+            assert!(c >= MIN_COSINE, "batch {batch_size}, {:.40?}: cosine {c}", texts[i]);
+        }
+    }
+}
+
+#[pg_test]
+fn similarity_functions_agree_with_the_maths_crate() {
+    let c = Spi::get_one::<f64>("SELECT persona.cosine_similarity('{1,2,3}'::real[], '{2,4,6.5}'::real[])")
+        .unwrap()
+        .unwrap();
+    assert!((c - cosine(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5])).abs() < 1e-12);
+    let l2 = Spi::get_one::<f64>("SELECT persona.l2_distance('{0,0}'::real[], '{3,4}'::real[])").unwrap();
+    assert_eq!(l2, Some(5.0));
+}
+
+#[pg_test(error = "different vector dimensions 3 and 2")]
+fn dimension_mismatch_is_an_error() {
+    Spi::get_one::<f64>("SELECT persona.cosine_similarity('{1,2,3}'::real[], '{1,2}'::real[])").unwrap();
+}
+
+#[pg_test(error = "model \"nope\" does not exist")]
+fn unknown_model_is_an_error() {
+    Spi::get_one::<Vec<f32>>("SELECT persona.embed('x', 'nope')").unwrap();
+}
+
+#[pg_test]
+fn default_model_setting_is_used() {
+    Spi::run("SET persona.default_model = 'all-MiniLM-L6-v2'").unwrap();
+    let dims = Spi::get_one::<i32>("SELECT array_length(persona.embed('hello'), 1)").unwrap();
+    assert_eq!(dims, Some(384));
+    let setting = Spi::get_one::<String>("SELECT current_setting('persona.threads')").unwrap();
+    assert_eq!(setting.as_deref(), Some("0"));
+}

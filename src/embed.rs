@@ -1,0 +1,61 @@
+//! `persona.embed()` and `persona.embed_batch()`: text to vectors.
+//!
+//! Texts are tokenized, grouped into batches of similar length (see
+//! `persona_embed::plan_batches`), and each batch runs on the inference pool.
+//! Between batches the backend checks for interrupts, so a cancel or
+//! `statement_timeout` stops a long call within one batch.
+
+use persona_embed::{plan_batches, SentenceEncoder, TokenizedText};
+use pgrx::prelude::*;
+
+use crate::errors::raise_model_error;
+use crate::models;
+use crate::runtime::run_on_pool;
+
+/// Embeds `texts` with the named (or default) model; NULL texts give NULL.
+/// Results are in input order.
+pub fn embed_texts(model: Option<&str>, texts: &[Option<&str>]) -> Vec<Option<Vec<f32>>> {
+    let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+    let present: Vec<(usize, &str)> = texts.iter().enumerate().filter_map(|(i, t)| t.map(|t| (i, t))).collect();
+    if present.is_empty() {
+        return out;
+    }
+    let (name, encoder) = models::encoder(model);
+    let encoder: &SentenceEncoder = &encoder;
+
+    let tokens = run_on_pool(|| present.iter().map(|(_, t)| encoder.tokenize(t)).collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|e| raise_model_error(&name, e));
+    let lengths: Vec<usize> = tokens.iter().map(TokenizedText::len).collect();
+
+    for positions in plan_batches(&lengths, crate::gucs::batch_size()) {
+        check_for_interrupts!();
+        let batch: Vec<&TokenizedText> = positions.iter().map(|&p| &tokens[p]).collect();
+        let vectors = run_on_pool(|| encoder.encode_batch(&batch)).unwrap_or_else(|e| raise_model_error(&name, e));
+        for (&p, v) in positions.iter().zip(vectors) {
+            out[present[p].0] = Some(v);
+        }
+    }
+    check_for_interrupts!();
+    out
+}
+
+/// Sentence embedding of one text.
+#[pg_extern(stable, parallel_restricted, cost = 10000)]
+fn embed(input: Option<&str>, model: default!(Option<&str>, "NULL")) -> Option<Vec<f32>> {
+    let input = input?;
+    embed_texts(model, &[Some(input)]).pop().flatten()
+}
+
+/// Sentence embeddings of many texts, one row per input element in order.
+#[pg_extern(stable, parallel_restricted, cost = 10000)]
+fn embed_batch(
+    inputs: Option<Array<'_, &str>>,
+    model: default!(Option<&str>, "NULL"),
+) -> TableIterator<'static, (name!(ord, i32), name!(embedding, Option<Vec<f32>>))> {
+    let Some(inputs) = inputs else {
+        return TableIterator::new(Vec::new());
+    };
+    let texts: Vec<Option<&str>> = inputs.iter().collect();
+    let vectors = embed_texts(model, &texts);
+    TableIterator::new(vectors.into_iter().enumerate().map(|(i, v)| (i as i32 + 1, v)).collect::<Vec<_>>())
+}

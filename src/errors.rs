@@ -1,0 +1,59 @@
+//! Raising ERRORs with real SQLSTATEs, details and hints.
+//!
+//! Every failure a SQL caller can cause goes through here, so that none
+//! reaches Postgres as a Rust panic (XX000).
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+use persona_embed::ModelError;
+use persona_linalg::VecError;
+
+/// Raises an ERROR; never returns.
+#[track_caller]
+pub fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>, hint: Option<&str>) -> ! {
+    let mut report = ErrorReport::new(code, message, "persona");
+    if let Some(detail) = detail {
+        report = report.set_detail(detail);
+    }
+    if let Some(hint) = hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
+    // ereport(ERROR) does not return; this satisfies the type checker only.
+    unreachable!("ereport(ERROR) returned")
+}
+
+/// Vectors given to a similarity function or aggregate that cannot be used.
+pub fn raise_vec_error(e: VecError) -> ! {
+    let hint = match e {
+        VecError::DimensionMismatch { .. } => Some("Compare vectors made by the same model."),
+        VecError::NotFinite { .. } => Some("Replace or filter out vectors with NaN or infinite elements."),
+        VecError::Empty => None,
+    };
+    raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, e.to_string(), None, hint)
+}
+
+/// A model that cannot be loaded or run.
+pub fn raise_model_error(model: &str, e: ModelError) -> ! {
+    match e {
+        ModelError::NotFound { .. } => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
+            format!("model \"{model}\" cannot be loaded"),
+            Some(e.to_string()),
+            Some("Install the default model with the README's set-up command, or register the directory again with persona.register_model()."),
+        ),
+        ModelError::Corrupt { .. } => raise(
+            PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+            format!("model \"{model}\" cannot be loaded"),
+            Some(e.to_string()),
+            Some("The model directory must hold a sentence-transformers BERT model: config.json, tokenizer.json and model.safetensors."),
+        ),
+        ModelError::Inference(_) => raise(
+            PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+            format!("model \"{model}\" failed"),
+            Some(e.to_string()),
+            None,
+        ),
+    }
+}

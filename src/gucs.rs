@@ -1,0 +1,75 @@
+//! Every `persona.*` setting, in one place.
+//!
+//! Defaults are chosen for a small shared server: the default model ships
+//! with the extension, and embedding uses as many threads as there are cores
+//! unless a DBA says otherwise.
+
+use std::ffi::CStr;
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+/// Model used when a function's `model` argument is NULL.
+pub static DEFAULT_MODEL: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"all-MiniLM-L6-v2"));
+
+/// Threads per backend for model inference; 0 means one per CPU core.
+pub static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// Texts per forward pass; also the granularity of cancellation.
+pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(32);
+
+pub const DEFAULT_MODEL_FALLBACK: &str = "all-MiniLM-L6-v2";
+
+pub fn init() {
+    GucRegistry::define_string_guc(
+        c"persona.default_model",
+        c"Model used by persona.embed() and friends when no model is named.",
+        c"A name from persona.models.",
+        &DEFAULT_MODEL,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"persona.threads",
+        c"Threads each backend uses for model inference (0 = one per CPU core).",
+        c"Takes effect at the next call that embeds; each distinct value keeps its own pool.",
+        &THREADS,
+        0,
+        256,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"persona.batch_size",
+        c"Texts per model forward pass in batched embedding.",
+        c"Larger batches are faster per text up to a point; cancellation is checked between batches.",
+        &BATCH_SIZE,
+        1,
+        4096,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// The default model's name, as set now.
+pub fn default_model() -> String {
+    DEFAULT_MODEL
+        .get()
+        .as_deref()
+        .map(CStr::to_string_lossy)
+        .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_MODEL_FALLBACK.to_owned())
+}
+
+/// Inference threads: the setting, or the number of cores when it is 0.
+pub fn threads() -> usize {
+    match THREADS.get() {
+        n if n > 0 => n as usize,
+        _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    }
+}
+
+pub fn batch_size() -> usize {
+    BATCH_SIZE.get().max(1) as usize
+}

@@ -1,0 +1,180 @@
+//! The model registry (`persona.models`) and this backend's loaded models.
+//!
+//! A model is loaded on first use in each backend and kept for the life of
+//! the backend (about 110 MB for all-MiniLM-L6-v2). The registry row is read
+//! on every call, so re-registering a model under a new path takes effect at
+//! the next call in every backend.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use persona_embed::SentenceEncoder;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use crate::errors::{raise, raise_model_error};
+use crate::runtime::run_on_pool;
+
+/// Registry paths may start with this, meaning Postgres' share directory
+/// (`pg_config --sharedir`), so that the shipped model's row is right
+/// wherever the server is installed.
+const SHAREDIR_PREFIX: &str = "$sharedir";
+
+thread_local! {
+    static LOADED: RefCell<HashMap<String, (PathBuf, Arc<SentenceEncoder>)>> = RefCell::new(HashMap::new());
+}
+
+fn share_dir() -> String {
+    let mut buf = [0 as std::ffi::c_char; pg_sys::MAXPGPATH as usize];
+    // SAFETY: my_exec_path is a NUL-terminated global set at backend start;
+    // get_share_path writes at most MAXPGPATH bytes into buf.
+    unsafe {
+        pg_sys::get_share_path(std::ptr::addr_of!(pg_sys::my_exec_path).cast(), buf.as_mut_ptr());
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
+    }
+}
+
+/// Turns a registry path into a filesystem path.
+pub fn resolve_path(path: &str) -> PathBuf {
+    match path.strip_prefix(SHAREDIR_PREFIX) {
+        Some(rest) => PathBuf::from(format!("{}{}", share_dir(), rest)),
+        None => PathBuf::from(path),
+    }
+}
+
+/// The registry path of a model, or 42704 when no such model is registered.
+fn registered_path(name: &str) -> String {
+    let found = Spi::connect(|client| {
+        client
+            .select("SELECT path FROM persona.models WHERE name = $1", Some(1), &[name.into()])?
+            .first()
+            .get_one::<String>()
+    });
+    match found {
+        Ok(Some(path)) => path,
+        Ok(None) => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("model \"{name}\" does not exist"),
+            None,
+            Some("SELECT name FROM persona.models lists the registered models."),
+        ),
+        Err(e) => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            "cannot read persona.models".to_owned(),
+            Some(e.to_string()),
+            None,
+        ),
+    }
+}
+
+fn load(name: &str, dir: PathBuf) -> Arc<SentenceEncoder> {
+    let loaded = {
+        let dir = dir.clone();
+        run_on_pool(move || SentenceEncoder::load(&dir))
+    };
+    match loaded {
+        Ok(encoder) => {
+            let encoder = Arc::new(encoder);
+            LOADED.with(|m| m.borrow_mut().insert(name.to_owned(), (dir, encoder.clone())));
+            encoder
+        }
+        Err(e) => raise_model_error(name, e),
+    }
+}
+
+/// The model called `name` (or the default model when None), loading it
+/// into this backend if needed.
+pub fn encoder(name: Option<&str>) -> (String, Arc<SentenceEncoder>) {
+    let name = name.map(str::to_owned).unwrap_or_else(crate::gucs::default_model);
+    let dir = resolve_path(&registered_path(&name));
+    let cached = LOADED.with(|m| {
+        m.borrow().get(&name).and_then(|(path, enc)| (*path == dir).then(|| enc.clone()))
+    });
+    let encoder = cached.unwrap_or_else(|| load(&name, dir));
+    (name, encoder)
+}
+
+fn valid_model_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Registers (or, with `replace`, re-registers) a model directory on the
+/// database server. Superuser only: it makes the server read files.
+#[pg_extern(volatile, parallel_unsafe)]
+fn register_model(
+    name: &str,
+    path: &str,
+    replace: default!(bool, false),
+) -> TableIterator<'static, (name!(name, String), name!(dimension, i32), name!(max_tokens, i32), name!(path, String))>
+{
+    // SAFETY: superuser() only reads the current user's catalog entry.
+    if !unsafe { pg_sys::superuser() } {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "permission denied to register a model".to_owned(),
+            Some("Registering a model makes the server read files from its own disk.".to_owned()),
+            Some("Ask a superuser to run persona.register_model()."),
+        );
+    }
+    if !valid_model_name(name) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid model name \"{name}\""),
+            Some("A model name has 1 to 63 characters among letters, digits, '_', '-' and '.'.".to_owned()),
+            None,
+        );
+    }
+    if !(path.starts_with('/') || path.starts_with(SHAREDIR_PREFIX)) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("model path \"{path}\" is not absolute"),
+            None,
+            Some("Give an absolute directory on the database server, or one starting with $sharedir."),
+        );
+    }
+    let exists = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM persona.models WHERE name = $1)",
+        &[name.into()],
+    );
+    if matches!(exists, Ok(Some(true))) && !replace {
+        raise(
+            PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+            format!("model \"{name}\" already exists"),
+            None,
+            Some("Pass replace => true to point it at the new directory."),
+        );
+    }
+    // Load before writing the row: a directory that does not load is never registered.
+    let encoder = load(name, resolve_path(path));
+    let info = encoder.info().clone();
+    let dimension = info.dimension as i32;
+    let max_tokens = info.max_tokens as i32;
+    let written = Spi::run_with_args(
+        "INSERT INTO persona.models (name, path, dimension, max_tokens) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, dimension = EXCLUDED.dimension,
+             max_tokens = EXCLUDED.max_tokens, registered_at = now(), registered_by = current_user",
+        &[name.into(), path.into(), dimension.into(), max_tokens.into()],
+    );
+    if let Err(e) = written {
+        raise(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "could not write persona.models".to_owned(), Some(e.to_string()), None);
+    }
+    TableIterator::once((name.to_owned(), dimension, max_tokens, path.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn model_names() {
+        assert!(super::valid_model_name("all-MiniLM-L6-v2"));
+        assert!(super::valid_model_name("my_model.v1"));
+        assert!(!super::valid_model_name(""));
+        assert!(!super::valid_model_name("a b"));
+        assert!(!super::valid_model_name("x'; drop"));
+        assert!(!super::valid_model_name(&"a".repeat(64)));
+    }
+}
