@@ -24,7 +24,7 @@ if [ ! -x "$PYREF/bin/python" ] || ! "$PYREF/bin/python" -c "import sentence_tra
     "$PYREF/bin/pip" install -q sentence-transformers
 fi
 
-scripts/cluster.sh start bench "$PORT" "$DB"
+scripts/cluster.sh start bench "$PORT"
 PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 "${PSQL[@]}" -d "$DB" -v n="$N" <<'SQL'
@@ -43,7 +43,7 @@ tokens=$("${PSQL[@]}" -d "$DB" -At -c "SELECT round(avg(length(body))) FROM text
 measure() {
     local stmt=$1
     "${PSQL[@]}" -d "$DB" -At <<SQL
-SELECT persona.embed('warm up') IS NOT NULL \gset
+SELECT persona.embed('warm up') IS NOT NULL AS warm \gset
 SELECT clock_timestamp() AS t0 \gset
 $stmt
 SELECT round(($N / extract(epoch FROM clock_timestamp() - :'t0'::timestamptz))::numeric, 1);
@@ -71,7 +71,7 @@ done
 rss=$("${PSQL[@]}" -d "$DB" -At <<'SQL'
 SELECT pg_backend_pid() AS pid \gset
 \! grep VmRSS /proc/:pid/status | awk '{ print "before " $2 }'
-SELECT persona.embed('load the model') IS NOT NULL \gset
+SELECT persona.embed('load the model') IS NOT NULL AS loaded \gset
 \! grep VmRSS /proc/:pid/status | awk '{ print "after " $2 }'
 SQL
 )

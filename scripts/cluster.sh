@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster on a loopback port, run as the postgres user.
-#   scripts/cluster.sh start NAME PORT [DBNAME]   initialise if needed, start if stopped
+#   scripts/cluster.sh start NAME PORT   initialise if needed, start if stopped
 #   scripts/cluster.sh stop NAME
-# Data lives in $PERSONA_STATE/NAME (default /var/tmp/persona/NAME).
+# Data lives in $PERSONA_STATE/NAME (default /var/tmp/persona/NAME). pg_cron is preloaded;
+# its scheduler lives in database postgres (jobs use cron.schedule_in_database), so that
+# test databases can be dropped and re-created while it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -13,7 +15,7 @@ data=$dir/pgdata
 
 case $cmd in
 start)
-    port=${3:?port}; db=${4:-postgres}
+    port=${3:?port}
     mkdir -p "$dir"; chown postgres:postgres "$dir"; chmod 755 "$PERSONA_STATE" "$dir"
     if [ ! -f "$data/PG_VERSION" ]; then
         log "initialising cluster $name in $data"
@@ -24,7 +26,7 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'pg_cron'
-cron.database_name = '$db'
+cron.database_name = 'postgres'
 max_worker_processes = 16
 max_parallel_workers_per_gather = 2
 CONF
@@ -38,5 +40,5 @@ stop)
         as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
     fi
     ;;
-*) echo "usage: $0 start NAME PORT [DBNAME] | stop NAME" >&2; exit 2 ;;
+*) echo "usage: $0 start NAME PORT | stop NAME" >&2; exit 2 ;;
 esac

@@ -15,7 +15,7 @@ log "building and installing persona (release)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 
 log "starting the private cluster on 127.0.0.1:$PORT"
-scripts/cluster.sh start demo "$PORT" "$DB"
+scripts/cluster.sh start demo "$PORT"
 PSQL=("$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 "${PSQL[@]}" -d postgres -qAt -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
     || "${PSQL[@]}" -d postgres -q -c "CREATE DATABASE $DB"

@@ -18,7 +18,7 @@ COMMENT ON FUNCTION persona.embed(text, text) IS
 COMMENT ON FUNCTION persona.embed_batch(text[], text) IS
   'Sentence embeddings of an array of texts: one row (ord, embedding) per element, in input order; NULL elements give NULL. Batches by length and checks for cancel between batches.';
 COMMENT ON PROCEDURE persona.embed_column(regclass, name, name, text, integer) IS
-  'Fills the NULL embeddings of a real[] column from a text column, committing after each batch; CALL it again to resume a cancelled run. Reports progress with NOTICEs.';
+  'Fills the NULL embeddings of a real[] column from a text column, one transaction per batch_size rows (default 256); CALL it again to resume a cancelled run. Reports progress with NOTICEs.';
 COMMENT ON FUNCTION persona.register_model(text, text, boolean) IS
   'Superuser only: registers a sentence-transformers BERT model directory on the server (loaded and checked first). replace => true re-points an existing name.';
 COMMENT ON FUNCTION persona.cosine_similarity(real[], real[]) IS

@@ -1,21 +1,26 @@
 -- persona.embed_column: fill the NULL embeddings of a whole table.
 --
 -- Written in PL/pgSQL because it must COMMIT between batches, which only a
--- procedure can do. Each batch is a set of ctids found by a TID range scan
--- that starts where the previous batch ended, so a table is read once rather
--- than once per batch; rows whose embedding is already set are skipped, which
--- is what makes a cancelled run resumable: CALL it again and it carries on.
+-- procedure can do. A batch (batch_size rows, default 256) is one transaction;
+-- inside it persona.embed_batch sorts the texts by length and runs forward
+-- passes of persona.batch_size texts, so that rows of very different lengths
+-- are not padded to each other (half the work, on real reviews).
+--
+-- Each batch is a set of ctids found by a TID range scan that starts where
+-- the previous batch ended, so a table is read once rather than once per
+-- batch; rows whose embedding is already set are skipped, which is what makes
+-- a cancelled run resumable: CALL it again and it carries on.
 CREATE PROCEDURE persona.embed_column(
     tbl        regclass,
     text_col   name,
     vec_col    name,
     model      text DEFAULT NULL,
-    batch_size integer DEFAULT NULL
+    batch_size integer DEFAULT 256
 )
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    batch      integer := coalesce(batch_size, current_setting('persona.batch_size')::integer);
+    batch      integer := coalesce(batch_size, 256);
     text_type  regtype;
     vec_type   regtype;
     total      bigint;
@@ -30,8 +35,8 @@ DECLARE
     pick_sql   text;
     update_sql text;
 BEGIN
-    IF batch IS NULL OR batch < 1 OR batch > 4096 THEN
-        RAISE EXCEPTION 'batch_size must be between 1 and 4096, not %', batch
+    IF batch < 1 OR batch > 100000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 100000, not %', batch
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 

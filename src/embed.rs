@@ -5,7 +5,7 @@
 //! Between batches the backend checks for interrupts, so a cancel or
 //! `statement_timeout` stops a long call within one batch.
 
-use persona_embed::{plan_batches, SentenceEncoder, TokenizedText};
+use persona_embed::{plan_batches, SentenceEncoder, TokenizedText, MAX_BATCH_TOKENS};
 use pgrx::prelude::*;
 
 use crate::errors::raise_model_error;
@@ -27,7 +27,7 @@ pub fn embed_texts(model: Option<&str>, texts: &[Option<&str>]) -> Vec<Option<Ve
         .unwrap_or_else(|e| raise_model_error(&name, e));
     let lengths: Vec<usize> = tokens.iter().map(TokenizedText::len).collect();
 
-    for positions in plan_batches(&lengths, crate::gucs::batch_size()) {
+    for positions in plan_batches(&lengths, crate::gucs::batch_size(), MAX_BATCH_TOKENS) {
         check_for_interrupts!();
         let batch: Vec<&TokenizedText> = positions.iter().map(|&p| &tokens[p]).collect();
         let vectors = run_on_pool(|| encoder.encode_batch(&batch)).unwrap_or_else(|e| raise_model_error(&name, e));

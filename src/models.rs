@@ -47,12 +47,11 @@ pub fn resolve_path(path: &str) -> PathBuf {
 
 /// The registry path of a model, or 42704 when no such model is registered.
 fn registered_path(name: &str) -> String {
-    let found = Spi::connect(|client| {
-        client
-            .select("SELECT path FROM persona.models WHERE name = $1", Some(1), &[name.into()])?
-            .first()
-            .get_one::<String>()
-    });
+    // The scalar subquery always returns one row: NULL when the name is unknown.
+    let found = Spi::get_one_with_args::<String>(
+        "SELECT (SELECT path FROM persona.models WHERE name = $1)",
+        &[name.into()],
+    );
     match found {
         Ok(Some(path)) => path,
         Ok(None) => raise(

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 source scripts/common.sh
 
 PORT=${PERSONA_TEST_PORT:-55498}
-scripts/cluster.sh start regress "$PORT" persona_regress
+scripts/cluster.sh start regress "$PORT"
 out=$PERSONA_STATE/regress-results
 rm -rf "$out"; mkdir -p "$out"
 pg_regress=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress

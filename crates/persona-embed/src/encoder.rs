@@ -5,7 +5,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
-use crate::batching::plan_batches;
+use crate::batching::{plan_batches, MAX_BATCH_TOKENS};
 use crate::error::ModelError;
 
 /// Bytes of input looked at per allowed token. Text beyond
@@ -180,7 +180,7 @@ impl SentenceEncoder {
         let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
         let lengths: Vec<usize> = tokens.iter().map(TokenizedText::len).collect();
         let mut out = vec![Vec::new(); texts.len()];
-        for positions in plan_batches(&lengths, batch_size) {
+        for positions in plan_batches(&lengths, batch_size, MAX_BATCH_TOKENS) {
             let batch: Vec<&TokenizedText> = positions.iter().map(|&i| &tokens[i]).collect();
             for (pos, vector) in positions.iter().zip(self.encode_batch(&batch)?) {
                 out[*pos] = vector;

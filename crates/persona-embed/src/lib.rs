@@ -16,6 +16,6 @@ mod batching;
 mod encoder;
 mod error;
 
-pub use batching::plan_batches;
+pub use batching::{plan_batches, MAX_BATCH_TOKENS};
 pub use encoder::{ModelInfo, SentenceEncoder, TokenizedText};
 pub use error::ModelError;

@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+mod mean;
+pub use mean::{MeanAccumulator, MeanError};
+
 /// Why two vectors could not be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VecError {

@@ -12,6 +12,10 @@ SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM long_reviews));
 SELECT count(persona.embed(body)) FROM long_reviews;
 \echo :LAST_ERROR_SQLSTATE
 -- embed_column: cancelled mid-way; the batches committed before the cancel stay.
+-- Shorter texts here, so that several batches commit within the timeout.
+RESET statement_timeout;
+UPDATE long_reviews SET body = format('Review %s says the dress is lovely but runs small.', id);
+SET statement_timeout = '3s';
 SET client_min_messages = warning;
 CALL persona.embed_column('long_reviews', 'body', 'v', batch_size => 8);
 \echo :LAST_ERROR_SQLSTATE

@@ -1,7 +1,11 @@
 -- The model registry and how registering refuses bad input.
 \set SHOW_CONTEXT never
 SELECT name, dimension, max_tokens, path, builtin FROM persona.models ORDER BY name;
+-- Settings exist once the library is loaded (by any persona function).
+SELECT persona.l2_distance('{0}', '{0}');
 SHOW persona.default_model;
+SHOW persona.threads;
+SHOW persona.batch_size;
 -- Unknown model names.
 SELECT persona.embed('hello', 'no-such-model');
 \echo :LAST_ERROR_SQLSTATE
@@ -46,7 +50,7 @@ COPY (SELECT 1) TO PROGRAM 'cp $(pg_config --sharedir 2>/dev/null || echo /usr/s
 SELECT * FROM persona.register_model('corrupt', '/tmp/persona_regress_model');
 \echo :LAST_ERROR_SQLSTATE
 -- A good copy registers, embeds like the original, and can be re-pointed.
-COPY (SELECT 1) TO PROGRAM 'cp $(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)/persona/models/all-MiniLM-L6-v2/* /tmp/persona_regress_model/';
+COPY (SELECT 1) TO PROGRAM 'cp $(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)/persona/models/all-MiniLM-L6-v2/. /tmp/persona_regress_model/ -r';
 SELECT * FROM persona.register_model('copy', '/tmp/persona_regress_model');
 SELECT persona.cosine_similarity(persona.embed('same model', 'copy'), persona.embed('same model')) > 0.999999 AS same_vectors;
 SELECT * FROM persona.register_model('copy', '/tmp/persona_regress_model', replace => true);

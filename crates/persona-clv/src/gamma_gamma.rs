@@ -1,0 +1,68 @@
+//! The Gamma-Gamma model of spend per purchase (Fader & Hardie 2013).
+//!
+//! For a repeat customer with x purchases of mean value m, individual spends
+//! are Gamma(p, ν) with ν ~ Gamma(q, γ). Fitted on customers with x > 0.
+
+use crate::special::ln_gamma;
+use crate::{minimize, ClvError};
+
+/// One repeat customer: number of purchases and their mean value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpendRecord {
+    pub x: f64,
+    pub mean_spend: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaGamma {
+    pub p: f64,
+    pub q: f64,
+    pub gamma: f64,
+    pub log_likelihood: f64,
+    pub n: usize,
+}
+
+fn ll_one(p: f64, q: f64, g: f64, s: &SpendRecord) -> f64 {
+    let SpendRecord { x, mean_spend: m } = *s;
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * g.ln() + (p * x - 1.0) * m.ln() + (p * x) * x.ln()
+        - (p * x + q) * (x * m + g).ln()
+}
+
+impl GammaGamma {
+    /// Fits on the rows with x > 0 and mean spend > 0; others are ignored.
+    pub fn fit(records: &[SpendRecord]) -> Result<Self, ClvError> {
+        for (row, s) in records.iter().enumerate() {
+            if !(s.x.is_finite() && s.mean_spend.is_finite()) || s.x < 0.0 || s.mean_spend < 0.0 {
+                return Err(ClvError::BadRow { row, reason: "frequency and mean spend must be finite and >= 0".into() });
+            }
+        }
+        let used: Vec<SpendRecord> = records.iter().copied().filter(|s| s.x > 0.0 && s.mean_spend > 0.0).collect();
+        if used.is_empty() {
+            return Err(ClvError::NoData);
+        }
+        let nll = |v: &[f64]| -used.iter().map(|s| ll_one(v[0].exp(), v[1].exp(), v[2].exp(), s)).sum::<f64>();
+        let mut best = minimize(nll, &[0.0; 3], 1.0, 1e-12, 20_000);
+        for _ in 0..3 {
+            let again = minimize(nll, &best.x, 0.2, 1e-12, 20_000);
+            let improved = again.value < best.value - 1e-9;
+            best = if again.value <= best.value { again } else { best };
+            if !improved {
+                break;
+            }
+        }
+        if !best.value.is_finite() {
+            return Err(ClvError::NoConvergence);
+        }
+        let v: Vec<f64> = best.x.iter().map(|x| x.exp()).collect();
+        Ok(Self { p: v[0], q: v[1], gamma: v[2], log_likelihood: -best.value, n: used.len() })
+    }
+
+    /// Expected mean spend per future purchase; the population mean for x = 0.
+    pub fn expected_spend(&self, s: &SpendRecord) -> f64 {
+        let Self { p, q, gamma, .. } = *self;
+        if s.x <= 0.0 {
+            return p * gamma / (q - 1.0);
+        }
+        (gamma + s.mean_spend * s.x) * p / (p * s.x + q - 1.0)
+    }
+}

@@ -1,0 +1,25 @@
+//! Sentences per second of the encoder alone, outside Postgres:
+//!   cargo run --release -p persona-embed --example throughput -- MODEL_DIR TEXTS_FILE [BATCH]
+//! TEXTS_FILE has one text per line.
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let enc = persona_embed::SentenceEncoder::load(std::path::Path::new(&args[1]))?;
+    let text = std::fs::read_to_string(&args[2])?;
+    let texts: Vec<&str> = text.lines().collect();
+    let batch: usize = args.get(3).map(|b| b.parse()).transpose()?.unwrap_or(32);
+    let tokens: usize = texts.iter().map(|t| enc.tokenize(t).map(|t| t.len()).unwrap_or(0)).sum();
+    let start = Instant::now();
+    let out = enc.embed(&texts, batch)?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{} texts ({} tokens, mean {:.1}) in {:.2} s: {:.1} sentences/s, batch {batch}",
+        out.len(),
+        tokens,
+        tokens as f64 / texts.len() as f64,
+        secs,
+        texts.len() as f64 / secs
+    );
+    Ok(())
+}
