@@ -70,9 +70,10 @@ done
 
 rss=$("${PSQL[@]}" -d "$DB" -At <<'SQL'
 SELECT pg_backend_pid() AS pid \gset
-\! grep VmRSS /proc/:pid/status | awk '{ print "before " $2 }'
+\setenv BACKEND_PID :pid
+\! grep VmRSS /proc/$BACKEND_PID/status | awk '{ print "before " $2 }'
 SELECT persona.embed('load the model') IS NOT NULL AS loaded \gset
-\! grep VmRSS /proc/:pid/status | awk '{ print "after " $2 }'
+\! grep VmRSS /proc/$BACKEND_PID/status | awk '{ print "after " $2 }'
 SQL
 )
 rss_before=$(echo "$rss" | awk '/before/ { print $2 }'); rss_after=$(echo "$rss" | awk '/after/ { print $2 }')

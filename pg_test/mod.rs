@@ -86,3 +86,44 @@ fn default_model_setting_is_used() {
     let setting = Spi::get_one::<String>("SELECT current_setting('persona.threads')").unwrap();
     assert_eq!(setting.as_deref(), Some("0"));
 }
+
+#[pg_test]
+fn vec_avg_matches_the_plain_sql_way() {
+    Spi::run(
+        "CREATE TEMP TABLE e AS SELECT i % 10 AS u, ARRAY[i, i * 0.5, -i]::real[] AS v FROM generate_series(1, 1000) i",
+    )
+    .unwrap();
+    let same = Spi::get_one::<bool>(
+        "WITH ours AS (SELECT u, persona.vec_avg(v) AS m FROM e GROUP BY u),
+              plain AS (SELECT u, array_agg(a ORDER BY k)::real[] AS m
+                        FROM (SELECT u, k, avg(x) AS a FROM e, unnest(v) WITH ORDINALITY t(x, k) GROUP BY u, k) s
+                        GROUP BY u)
+         SELECT bool_and(persona.l2_distance(ours.m, plain.m) < 1e-4) FROM ours JOIN plain USING (u)",
+    )
+    .unwrap();
+    assert_eq!(same, Some(true));
+}
+
+/// The CDNOW sample summary is not shipped; read it from ../shared when present.
+#[pg_test]
+fn bgnbd_fit_in_sql_matches_published_cdnow_figures() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/cdnow-sample/cdnow_customers_summary_with_transactions.csv"
+    );
+    if std::fs::metadata(path).is_err() {
+        pgrx::notice!("SKIP: {path} not found");
+        return;
+    }
+    Spi::run("CREATE TEMP TABLE cdnow (id int, x float8, t_x float8, t float8, zbar float8)").unwrap();
+    Spi::run(&format!("COPY cdnow FROM '{path}' WITH (FORMAT csv, HEADER true)")).unwrap();
+    let (r, ll) = Spi::get_two::<f64, f64>(
+        "SELECT (m).r, (m).log_likelihood FROM (SELECT persona.bgnbd_fit(x, t_x, t) AS m FROM cdnow) f",
+    )
+    .unwrap();
+    // Fader, Hardie & Lee (2005): r = 0.243, LL = -9582.43.
+    assert!((r.unwrap() - 0.243).abs() < 0.001, "r = {r:?}");
+    assert!((ll.unwrap() + 9582.43).abs() < 0.01, "ll = {ll:?}");
+    let gamma = Spi::get_one::<f64>("SELECT (persona.gamma_gamma_fit(x, zbar)).gamma FROM cdnow").unwrap();
+    assert!((gamma.unwrap() - 15.44).abs() < 0.05, "gamma = {gamma:?}");
+}

@@ -21,3 +21,24 @@ SELECT pg_catalog.pg_extension_config_dump('persona.models', 'WHERE NOT builtin'
 
 GRANT USAGE ON SCHEMA persona TO PUBLIC;
 GRANT SELECT ON persona.models TO PUBLIC;
+
+-- Fitted customer-lifetime-value models, as returned by persona.bgnbd_fit()
+-- and persona.gamma_gamma_fit() and taken by the functions that apply them.
+CREATE TYPE persona.bgnbd_model AS (
+    r float8, alpha float8, a float8, b float8, log_likelihood float8, customers bigint
+);
+CREATE TYPE persona.gamma_gamma_model AS (
+    p float8, q float8, gamma float8, log_likelihood float8, customers bigint
+);
+
+-- Item vectors learned by persona.train_item2vec(), one row per (model, item).
+-- Readable by everyone; training needs INSERT and DELETE on it (superusers
+-- have them; GRANT them to the roles that train).
+CREATE TABLE persona.item_vectors (
+    model     text NOT NULL,
+    item_id   bigint NOT NULL,
+    embedding real[] NOT NULL,
+    PRIMARY KEY (model, item_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.item_vectors', '');
+GRANT SELECT ON persona.item_vectors TO PUBLIC;

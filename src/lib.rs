@@ -7,12 +7,16 @@
 
 use pgrx::prelude::*;
 
+mod aggregates;
+mod clv;
 mod embed;
 mod errors;
 mod gucs;
+mod item2vec;
 mod models;
 mod runtime;
 mod similarity;
+mod text;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -20,6 +24,31 @@ mod similarity;
 extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
 // PL/pgSQL procedures built on the Rust functions.
 extension_sql_file!("../sql/embed_column.sql", name = "embed_column", requires = [embed::embed_batch]);
+extension_sql_file!(
+    "../sql/aggregates.sql",
+    name = "aggregates",
+    requires = [
+        aggregates::vec_avg_accum,
+        aggregates::vec_avg_weighted_accum,
+        aggregates::vec_avg_combine,
+        aggregates::vec_avg_serial,
+        aggregates::vec_avg_deserial,
+        aggregates::vec_avg_final
+    ]
+);
+extension_sql_file!(
+    "../sql/clv.sql",
+    name = "clv",
+    requires = [
+        clv::bgnbd_fit_accum,
+        clv::bgnbd_fit_final,
+        clv::gamma_gamma_fit_accum,
+        clv::gamma_gamma_fit_final,
+        clv::clv_fit_combine,
+        clv::clv_fit_serial,
+        clv::clv_fit_deserial
+    ]
+);
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 

@@ -1,0 +1,222 @@
+//! `persona.train_item2vec()`: item vectors learned from behaviour sequences.
+//!
+//! Reads (user, item, time) rows through a cursor, builds each user's
+//! time-ordered item sequence, trains SGNS (`persona-item2vec`) on the backend
+//! thread in steps, checking for interrupts and reporting progress between
+//! steps, then replaces the model's rows in `persona.item_vectors` in the same
+//! transaction. A cancelled run therefore leaves the previous vectors intact.
+
+use std::time::Instant;
+
+use persona_item2vec::{Config, Trainer};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use crate::errors::raise;
+
+/// Items trained between interrupt checks: a few milliseconds of work.
+const STEP_ITEMS: u64 = 20_000;
+/// Rows fetched from the source per cursor fetch.
+const FETCH_ROWS: i64 = 10_000;
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The source as a FROM item: a parenthesised query is used as it is; anything
+/// else must name a table or view (42P01 otherwise).
+fn source_from_item(source: &str) -> String {
+    let trimmed = source.trim();
+    if trimmed.starts_with('(') {
+        return format!("{trimmed} AS persona_source");
+    }
+    let oid = Spi::get_one_with_args::<pg_sys::Oid>("SELECT to_regclass($1)::oid", &[trimmed.into()]);
+    match oid {
+        Ok(Some(oid)) => {
+            Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[oid.into()])
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| trimmed.to_owned())
+        }
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("relation \"{trimmed}\" does not exist"),
+            None,
+            Some("Give a table or view name, or a query in parentheses."),
+        ),
+    }
+}
+
+fn int_arg(name: &str, v: i32, lo: i32, hi: i32) -> usize {
+    if v < lo || v > hi {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{name} must be between {lo} and {hi}, not {v}"),
+            None,
+            None,
+        );
+    }
+    v as usize
+}
+
+/// Item ids must be integers: 42804 otherwise (checked on one row; an empty
+/// source has nothing to check).
+fn check_item_type(from: &str, item_col: &str) {
+    let probe = format!("SELECT pg_typeof({})::text FROM {from} LIMIT 1", quote_ident(item_col));
+    if let Ok(Some(ty)) = Spi::get_one::<String>(&probe) {
+        if !matches!(ty.as_str(), "smallint" | "integer" | "bigint") {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!("item column \"{item_col}\" is of type {ty}, not an integer type"),
+                None,
+                Some("Map item keys to integer ids first, for example with a lookup table."),
+            );
+        }
+    }
+}
+
+/// Reads the source into one item sequence per user, in time order.
+/// Returns the sequences and the number of rows skipped for NULL ids.
+fn read_sequences(from: &str, user_col: &str, item_col: &str, time_col: &str) -> (Vec<Vec<i64>>, i64) {
+    let query = format!(
+        "SELECT ({u})::text, ({i})::bigint FROM {from} ORDER BY 1, {t}, 2",
+        u = quote_ident(user_col),
+        i = quote_ident(item_col),
+        t = quote_ident(time_col),
+    );
+    let mut sequences: Vec<Vec<i64>> = Vec::new();
+    let mut skipped = 0i64;
+    Spi::connect(|client| {
+        let mut cursor = client.open_cursor(query.as_str(), &[]);
+        let mut current_user: Option<String> = None;
+        loop {
+            check_for_interrupts!();
+            let batch = cursor.fetch(FETCH_ROWS as libc::c_long).unwrap_or_else(|e| {
+                raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, "cannot read the source".to_owned(), Some(e.to_string()), None)
+            });
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                let user = row.get::<String>(1).ok().flatten();
+                let item = row.get::<i64>(2).ok().flatten();
+                let (Some(user), Some(item)) = (user, item) else {
+                    skipped += 1;
+                    continue;
+                };
+                if current_user.as_deref() != Some(user.as_str()) {
+                    sequences.push(Vec::new());
+                    current_user = Some(user);
+                }
+                if let Some(seq) = sequences.last_mut() {
+                    seq.push(item);
+                }
+            }
+        }
+    });
+    (sequences, skipped)
+}
+
+fn store_vectors(model: &str, trainer: &Trainer, dim: usize) {
+    let run = |sql: &str, args: &[pgrx::datum::DatumWithOid]| {
+        Spi::run_with_args(sql, args).unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, "cannot write persona.item_vectors".to_owned(), Some(e.to_string()), None)
+        })
+    };
+    run("DELETE FROM persona.item_vectors WHERE model = $1", &[model.into()]);
+    let all: Vec<(i64, &[f32])> = trainer.vectors().collect();
+    for chunk in all.chunks(1000) {
+        check_for_interrupts!();
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let flat: Vec<f32> = chunk.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        run(
+            "INSERT INTO persona.item_vectors (model, item_id, embedding)
+             SELECT $1, $2[k], $3[(k - 1) * $4 + 1 : k * $4] FROM generate_subscripts($2, 1) k",
+            &[model.into(), ids.into(), flat.into(), (dim as i32).into()],
+        );
+    }
+}
+
+/// Trains item2vec (skip-gram, negative sampling) over each user's
+/// time-ordered items and stores one vector per item in persona.item_vectors.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn train_item2vec(
+    model: &str,
+    source: &str,
+    user_col: default!(&str, "'user_id'"),
+    item_col: default!(&str, "'item_id'"),
+    time_col: default!(&str, "'ts'"),
+    dim: default!(i32, 64),
+    window: default!(i32, 5),
+    negatives: default!(i32, 5),
+    epochs: default!(i32, 5),
+    min_count: default!(i32, 1),
+    ns_exponent: default!(f64, 0.75),
+    sample: default!(f64, 0.001),
+    alpha: default!(f64, 0.025),
+    seed: default!(i64, 1),
+) -> TableIterator<
+    'static,
+    (name!(items, i64), name!(sequences, i64), name!(trained_items, i64), name!(seconds, f64)),
+> {
+    if model.is_empty() || model.len() > 63 {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "model name must have 1 to 63 characters".to_owned(), None, None);
+    }
+    let config = Config {
+        dim: int_arg("dim", dim, 1, 4096),
+        window: int_arg("window", window, 1, 1000),
+        negatives: int_arg("negatives", negatives, 0, 100),
+        epochs: int_arg("epochs", epochs, 1, 10_000),
+        min_count: int_arg("min_count", min_count, 1, i32::MAX) as u64,
+        ns_exponent,
+        sample,
+        alpha: alpha as f32,
+        min_alpha: 0.0001,
+        seed: seed as u64,
+    };
+    if let Err(e) = config.validate() {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), None, None);
+    }
+    let started = Instant::now();
+    let from = source_from_item(source);
+    check_item_type(&from, item_col);
+    let (sequences, skipped) = read_sequences(&from, user_col, item_col, time_col);
+    if skipped > 0 {
+        pgrx::notice!("train_item2vec: skipped {skipped} rows with a NULL user or item");
+    }
+    let n_sequences = sequences.len() as i64;
+    let mut trainer = match Trainer::new(config.clone(), &sequences) {
+        Ok(t) => t,
+        Err(persona_item2vec::Item2VecError::NoData) => {
+            pgrx::notice!("train_item2vec: no sequence with two items of min_count occurrences; nothing trained");
+            return TableIterator::once((0, n_sequences, 0, started.elapsed().as_secs_f64()));
+        }
+        Err(e) => raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), None, None),
+    };
+    drop(sequences);
+    let train_start = Instant::now();
+    let mut last_epoch = 0;
+    loop {
+        check_for_interrupts!();
+        let p = trainer.step(STEP_ITEMS);
+        if p.epoch != last_epoch || p.finished {
+            last_epoch = p.epoch;
+            let secs = train_start.elapsed().as_secs_f64().max(1e-9);
+            pgrx::notice!(
+                "train_item2vec: epoch {}/{} done, {} items/s, alpha {:.5}",
+                p.epoch.min(config.epochs),
+                config.epochs,
+                (p.items_done as f64 / secs).round(),
+                p.alpha
+            );
+        }
+        if p.finished {
+            break;
+        }
+    }
+    store_vectors(model, &trainer, config.dim);
+    let items = trainer.vocab().len() as i64;
+    let trained = trainer.progress().items_done as i64;
+    TableIterator::once((items, n_sequences, trained, started.elapsed().as_secs_f64()))
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The backend's inference threads: none before the first embedding (the model
+# and pool are created lazily, never at load time), and once they exist each
+# has SIGINT, SIGQUIT, SIGALRM, SIGTERM and SIGUSR1 blocked, so Postgres'
+# handlers only ever run on the backend's own thread, which keeps them open.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/common.sh
+
+PORT=${PERSONA_TEST_PORT:-55498}
+scripts/cluster.sh start regress "$PORT"
+PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
+DB=persona_e2e_threads
+"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+out=$("${PSQL[@]}" -d "$DB" -At <<'SQL'
+CREATE EXTENSION persona;
+LOAD 'persona';
+SELECT pg_backend_pid() AS pid \gset
+\setenv BACKEND_PID :pid
+\! echo "before $(ls /proc/$BACKEND_PID/task | wc -l) $(grep VmRSS /proc/$BACKEND_PID/status | awk '{print $2}')"
+SELECT array_length(persona.embed('now the model loads'), 1) AS dims \gset
+\! echo "after $(ls /proc/$BACKEND_PID/task | wc -l) $(grep VmRSS /proc/$BACKEND_PID/status | awk '{print $2}')"
+\! for t in /proc/$BACKEND_PID/task/*; do echo "thread $(basename $t) $(cat $t/comm) $(awk '/^SigBlk/ {print $2}' $t/status)"; done
+\! echo "pid $BACKEND_PID"
+SQL
+)
+echo "$out"
+read -r _ threads_before rss_before <<<"$(echo "$out" | grep '^before')"
+read -r _ threads_after rss_after <<<"$(echo "$out" | grep '^after')"
+[ "$threads_before" = 1 ] || fail "$threads_before threads before the first embedding (expected 1)"
+[ "$threads_after" -gt 1 ] || fail "no inference threads after embedding"
+echo "RSS: $((rss_before / 1024)) MB before the model loads, $((rss_after / 1024)) MB after"
+
+pid=$(echo "$out" | awk '/^pid/ { print $2 }')
+# bits: SIGINT 2, SIGQUIT 3, SIGUSR1 10, SIGALRM 14, SIGTERM 15 (bit n-1)
+need=$(( (1 << 1) | (1 << 2) | (1 << 9) | (1 << 13) | (1 << 14) ))
+workers=0
+while read -r _ tid name mask; do
+    blocked=$((16#$mask))
+    if [ "$tid" = "$pid" ]; then
+        [ $((blocked & (1 << 1))) = 0 ] || fail "the backend thread blocks SIGINT ($mask)"
+        continue
+    fi
+    # Every other thread (persona's pool and any a library started from it).
+    [ $((blocked & need)) = "$need" ] || fail "thread $tid ($name) has SigBlk $mask: signals not blocked"
+    case $name in persona-worker*) workers=$((workers + 1)) ;; esac
+done < <(echo "$out" | grep '^thread')
+[ "$workers" -ge 1 ] || fail "no persona-worker threads found"
+"${PSQL[@]}" -d postgres -c "DROP DATABASE $DB"
+echo "e2e threads_and_signals: ok ($workers worker threads, all with signals blocked)"
