@@ -1,5 +1,5 @@
-//! `#[pg_test]`s: run inside a real Postgres 15 backend by `cargo pgrx test`,
-//! against the installed default model.
+// `#[pg_test]`s: run inside a real Postgres 15 backend by `cargo pgrx test`,
+// against the installed default model. Included by src/lib.rs into `mod tests`.
 
 use pgrx::prelude::*;
 

@@ -74,12 +74,15 @@ fn deserial(bytes: &[u8], fcinfo: pg_sys::FunctionCallInfo) -> Internal {
 }
 
 fn fit_error(model: &str, e: ClvError) -> ! {
-    let code = match e {
-        ClvError::NoData => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
-        ClvError::BadRow { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-        ClvError::NoConvergence => PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+    let (code, hint) = match e {
+        ClvError::NoData => (
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            Some("Gamma-Gamma needs customers with frequency > 0 and mean spend > 0."),
+        ),
+        ClvError::BadRow { .. } => (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, None),
+        ClvError::NoConvergence => (PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, None),
     };
-    raise(code, format!("cannot fit {model}: {e}"), None, None)
+    raise(code, format!("cannot fit {model}: {e}"), None, hint)
 }
 
 fn set_field<T: IntoDatum>(tuple: &mut PgHeapTuple<'_, AllocatedByRust>, type_name: &str, name: &str, v: T) {

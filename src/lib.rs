@@ -60,10 +60,13 @@ pub extern "C-unwind" fn _PG_init() {
     gucs::init();
 }
 
+// The #[pg_test]s live in pg_test/ (a proc-macro attribute cannot take a
+// file module, so the file is included).
 #[cfg(any(test, feature = "pg_test"))]
-#[path = "../pg_test/mod.rs"]
 #[pg_schema]
-mod tests;
+mod tests {
+    include!("../pg_test/mod.rs");
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

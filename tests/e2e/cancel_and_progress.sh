@@ -30,13 +30,16 @@ cancel_after() {
 }
 
 for what in batch column; do
+    # Separate -c commands: a procedure that commits cannot run inside a
+    # multi-statement query string (that is an implicit transaction block).
     case $what in
-    batch)  stmt="SELECT persona.embed('warm'); SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM t));" ;;
-    column) stmt="SELECT persona.embed('warm'); CALL persona.embed_column('t', 'body', 'v', batch_size => 16);" ;;
+    batch)  stmt="SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM t))" ;;
+    column) stmt="CALL persona.embed_column('t', 'body', 'v', batch_size => 16)" ;;
     esac
     cancel_after "e2e_$what" 4 >"$PERSONA_STATE/cancel_at" &
     set +e
-    PGAPPNAME="e2e_$what" "${PSQL[@]}" -d "$DB" -c "SET client_min_messages = warning" -c "$stmt" \
+    PGAPPNAME="e2e_$what" "${PSQL[@]}" -d "$DB" -c "SET client_min_messages = warning" \
+        -c "SELECT persona.embed('warm') IS NOT NULL" -c "$stmt" \
         >"$PERSONA_STATE/e2e_$what.out" 2>&1
     rc=$?
     set -e

@@ -21,9 +21,6 @@ SELECT persona.vec_avg(v) FROM (VALUES ('{1,NULL}'::real[])) x(v);
 \echo :LAST_ERROR_SQLSTATE
 SELECT persona.vec_avg(v) FROM (VALUES ('{}'::real[])) x(v);
 \echo :LAST_ERROR_SQLSTATE
--- The support functions refuse to run outside an aggregate.
-SELECT persona.vec_avg_final(persona.vec_avg_accum(NULL, '{1}'));
-\echo :LAST_ERROR_SQLSTATE
 -- Parallel plans: Partial Aggregate in workers, combined through serial/deserial,
 -- with the same result as a serial plan.
 CREATE TABLE many AS
