@@ -35,7 +35,7 @@ awk '{ for (i = 2; i < NF; i++) print $1 "\t" $i "\t" i }' "$DATA" \
         -c "\\copy events FROM pstdin"
 result=$("${PSQL[@]}" -d "$DB" -At -F ' ' -c "SET client_min_messages = warning" -c \
     "SELECT items, sequences, trained_items, round(seconds::numeric, 2)
-     FROM persona.train_item2vec('beauty', 'events', dim => $DIM, window => $WINDOW, negatives => $NEG,
+     FROM persona.train_item2vec('beauty', 'events', dim => $DIM, window_size => $WINDOW, negatives => $NEG,
                                  epochs => $EPOCHS, min_count => 1, sample => $SAMPLE, seed => 1)")
 read -r items sequences trained seconds <<<"$result"
 vectors=$(mktemp)

@@ -45,7 +45,8 @@ BEGIN
      WHERE a.attrelid = tbl AND a.attname = text_col AND a.attnum > 0 AND NOT a.attisdropped;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of relation % does not exist', text_col, tbl
-            USING ERRCODE = 'undefined_column';
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'The second argument names the column that holds the text to embed.';
     END IF;
     SELECT a.atttypid::regtype INTO vec_type
       FROM pg_catalog.pg_attribute a

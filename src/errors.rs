@@ -29,7 +29,7 @@ pub fn raise_vec_error(e: VecError) -> ! {
     let hint = match e {
         VecError::DimensionMismatch { .. } => Some("Compare vectors made by the same model."),
         VecError::NotFinite { .. } => Some("Replace or filter out vectors with NaN or infinite elements."),
-        VecError::Empty => None,
+        VecError::Empty => Some("Vectors need at least one element; filter out empty arrays."),
     };
     raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, e.to_string(), None, hint)
 }

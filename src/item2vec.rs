@@ -148,7 +148,7 @@ fn train_item2vec(
     item_col: default!(&str, "'item_id'"),
     time_col: default!(&str, "'ts'"),
     dim: default!(i32, 64),
-    window: default!(i32, 5),
+    window_size: default!(i32, 5),
     negatives: default!(i32, 5),
     epochs: default!(i32, 5),
     min_count: default!(i32, 1),
@@ -165,7 +165,7 @@ fn train_item2vec(
     }
     let config = Config {
         dim: int_arg("dim", dim, 1, 4096),
-        window: int_arg("window", window, 1, 1000),
+        window: int_arg("window_size", window_size, 1, 1000),
         negatives: int_arg("negatives", negatives, 0, 100),
         epochs: int_arg("epochs", epochs, 1, 10_000),
         min_count: int_arg("min_count", min_count, 1, i32::MAX) as u64,

@@ -35,7 +35,7 @@ SELECT count(*), min(array_length(embedding, 1)) FROM persona.item_vectors WHERE
 -- Custom column names.
 CREATE TABLE clicks AS SELECT user_id AS who, item_id AS what, ts AS at FROM events;
 SET client_min_messages = warning;
-SELECT items FROM persona.train_item2vec('clicks', 'clicks', user_col => 'who', item_col => 'what', time_col => 'at', epochs => 1);
+SELECT items FROM persona.train_item2vec('clicks', 'clicks', user_col => 'who', item_col => 'what', time_col => 'at', epochs => 1, window_size => 2);
 RESET client_min_messages;
 -- Empty input: a NOTICE and nothing stored.
 SELECT items FROM persona.train_item2vec('empty', '(SELECT * FROM events WHERE false)');
