@@ -22,6 +22,8 @@ install: setup
 
 bench: install
 	bench/embed.sh
+	bench/vec_avg.sh
+	bench/item2vec.sh
 
 clean-state:
 	scripts/cluster.sh stop demo || true
