@@ -13,15 +13,34 @@ export PERSONA_MODEL_DIR
 PERSONA_MODEL_DIR=$("$PG_CONFIG" --sharedir)/persona/models/all-MiniLM-L6-v2
 mkdir -p "$PERSONA_STATE"; chmod 755 "$PERSONA_STATE"
 
+# Counts individual tests from each layer's own summary lines (cargo test's
+# "test result: ... N passed; M failed", pg_regress's "All N tests passed" /
+# "M of N tests failed", one per e2e script), for the closing line.
 passed=0; failed=0; failures=()
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 layer() {
     local name=$1; shift
     log "test layer: $name"
-    if "$@"; then
-        passed=$((passed + 1)); echo "layer $name: ok"
-    else
-        failed=$((failed + 1)); failures+=("$name"); echo "layer $name: FAILED"
+    local rc=0
+    "$@" 2>&1 | tee "$out" || rc=$?
+    local p f
+    p=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$out" | awk '{ s += $1 } END { print s + 0 }')
+    f=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$out" | awk '{ s += $1 } END { print s + 0 }')
+    if grep -qE '^ *All [0-9]+ tests passed' "$out"; then
+        p=$((p + $(sed -nE 's/^ *All ([0-9]+) tests passed.*/\1/p' "$out")))
+    elif grep -qE '^ *[0-9]+ of [0-9]+ tests failed' "$out"; then
+        read -r nf nt < <(sed -nE 's/^ *([0-9]+) of ([0-9]+) tests failed.*/\1 \2/p' "$out")
+        p=$((p + nt - nf)); f=$((f + nf))
     fi
+    if [ "$rc" -eq 0 ]; then
+        [[ $name == e2e/* ]] && p=$((p + 1))
+        echo "layer $name: ok"
+    else
+        failures+=("$name"); echo "layer $name: FAILED"
+        ((f > 0)) || f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
 }
 
 pgrx_test() {
@@ -40,8 +59,8 @@ for t in tests/e2e/*.sh; do
 done
 
 echo
-echo "test layers: $passed passed, $failed failed"
-if ((failed)); then
+if ((${#failures[@]})); then
     echo "failed layers: ${failures[*]}"
-    exit 1
 fi
+echo "tests: $passed passed, $failed failed"
+((${#failures[@]} == 0))
