@@ -13,16 +13,17 @@ use pgrx::{Internal, PgMemoryContexts, PgSqlErrorCode};
 use crate::errors::{raise, raise_vec_error};
 use crate::similarity::as_vector;
 
-/// The aggregate's long-lived memory context; ERROR when not called as an aggregate.
-fn agg_context(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::MemoryContext {
+/// The aggregate's long-lived memory context; ERROR when not called as an
+/// aggregate. Shared by every `internal`-state aggregate in persona.
+pub fn agg_context(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::MemoryContext {
     let mut ctx: pg_sys::MemoryContext = std::ptr::null_mut();
     // SAFETY: fcinfo is the live call's; AggCheckCallContext only reads it.
     if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut ctx) } == 0 || ctx.is_null() {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            "vec_avg support function called outside an aggregate".to_owned(),
+            "aggregate support function called outside an aggregate".to_owned(),
             None,
-            Some("Call persona.vec_avg() instead."),
+            None,
         );
     }
     ctx

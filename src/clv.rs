@@ -18,17 +18,8 @@ struct Rows {
     skipped: u64,
 }
 
-fn agg_rows<'a>(state: &'a mut Internal, fcinfo: pg_sys::FunctionCallInfo) -> &'a mut Rows {
-    let mut ctx: pg_sys::MemoryContext = std::ptr::null_mut();
-    // SAFETY: fcinfo is the live call's; AggCheckCallContext only reads it.
-    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut ctx) } == 0 || ctx.is_null() {
-        raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            "model-fitting support function called outside an aggregate".to_owned(),
-            None,
-            None,
-        );
-    }
+fn agg_rows(state: &mut Internal, fcinfo: pg_sys::FunctionCallInfo) -> &mut Rows {
+    let ctx = crate::aggregates::agg_context(fcinfo);
     // SAFETY: the state is only ever a Rows made here, in the aggregate context.
     unsafe { PgMemoryContexts::For(ctx).switch_to(|_| state.get_or_insert_default::<Rows>()) }
 }

@@ -6,7 +6,7 @@
 //! likelihood has a closed form (Fader, Hardie & Lee 2005, eq. 6).
 
 use crate::special::{hyp2f1, ln_gamma, log_add_exp};
-use crate::{minimize, ClvError};
+use crate::{minimize_with_restarts, ClvError};
 
 /// One customer's summary: repeat purchases, time of the last, time observed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,16 +68,7 @@ impl BgNbd {
     pub fn fit(customers: &[Customer]) -> Result<Self, ClvError> {
         check(customers)?;
         let nll = |p: &[f64]| -log_likelihood(p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp(), customers);
-        // Restarts from the optimum guard against Nelder-Mead stalling early.
-        let mut best = minimize(nll, &[0.0; 4], 1.0, 1e-12, 20_000);
-        for _ in 0..3 {
-            let again = minimize(nll, &best.x, 0.2, 1e-12, 20_000);
-            let improved = again.value < best.value - 1e-9;
-            best = if again.value <= best.value { again } else { best };
-            if !improved {
-                break;
-            }
-        }
+        let best = minimize_with_restarts(nll, &[0.0; 4]);
         if !best.value.is_finite() {
             return Err(ClvError::NoConvergence);
         }

@@ -4,7 +4,7 @@
 //! are Gamma(p, ν) with ν ~ Gamma(q, γ). Fitted on customers with x > 0.
 
 use crate::special::ln_gamma;
-use crate::{minimize, ClvError};
+use crate::{minimize_with_restarts, ClvError};
 
 /// One repeat customer: number of purchases and their mean value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,15 +41,7 @@ impl GammaGamma {
             return Err(ClvError::NoData);
         }
         let nll = |v: &[f64]| -used.iter().map(|s| ll_one(v[0].exp(), v[1].exp(), v[2].exp(), s)).sum::<f64>();
-        let mut best = minimize(nll, &[0.0; 3], 1.0, 1e-12, 20_000);
-        for _ in 0..3 {
-            let again = minimize(nll, &best.x, 0.2, 1e-12, 20_000);
-            let improved = again.value < best.value - 1e-9;
-            best = if again.value <= best.value { again } else { best };
-            if !improved {
-                break;
-            }
-        }
+        let best = minimize_with_restarts(nll, &[0.0; 3]);
         if !best.value.is_finite() {
             return Err(ClvError::NoConvergence);
         }

@@ -16,7 +16,7 @@ mod special;
 
 pub use bgnbd::{BgNbd, Customer};
 pub use gamma_gamma::{GammaGamma, SpendRecord};
-pub use nelder_mead::{minimize, Minimum};
+pub use nelder_mead::{minimize, minimize_with_restarts, Minimum};
 
 /// Why a model could not be fitted or applied.
 #[derive(Debug, Clone, PartialEq)]

@@ -72,6 +72,24 @@ pub fn minimize(f: impl Fn(&[f64]) -> f64, start: &[f64], step: f64, tolerance: 
     Minimum { x, value, iterations, converged }
 }
 
+/// Minimises `f` from `start`, then restarts from the optimum with a smaller
+/// simplex until a restart no longer improves (at most three): a single
+/// Nelder-Mead run can stall on the flat ridges of likelihood surfaces.
+pub fn minimize_with_restarts(f: impl Fn(&[f64]) -> f64, start: &[f64]) -> Minimum {
+    let mut best = minimize(&f, start, 1.0, 1e-12, 20_000);
+    for _ in 0..3 {
+        let again = minimize(&f, &best.x, 0.2, 1e-12, 20_000);
+        let improved = again.value < best.value - 1e-9;
+        if again.value <= best.value {
+            best = again;
+        }
+        if !improved {
+            break;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::minimize;
