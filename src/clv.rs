@@ -127,7 +127,10 @@ fn bgnbd_fit_final(state: Internal) -> Option<pgrx::composite_type!('static, "bg
     if customers.is_empty() {
         return None;
     }
-    let m = BgNbd::fit(&customers).unwrap_or_else(|e| fit_error("BG/NBD", e));
+    // Each likelihood evaluation is a pass over all rows: check for cancel between them.
+    let m = BgNbd::fit_with(&customers, &|| {
+        check_for_interrupts!();
+    }).unwrap_or_else(|e| fit_error("BG/NBD", e));
     let mut tuple = PgHeapTuple::new_composite_type("persona.bgnbd_model").ok()?;
     for (name, v) in [("r", m.r), ("alpha", m.alpha), ("a", m.a), ("b", m.b), ("log_likelihood", m.log_likelihood)] {
         set_field(&mut tuple, "bgnbd_model", name, v);
@@ -213,7 +216,10 @@ fn gamma_gamma_fit_final(state: Internal) -> Option<pgrx::composite_type!('stati
     if records.is_empty() {
         return None;
     }
-    let m = GammaGamma::fit(&records).unwrap_or_else(|e| fit_error("Gamma-Gamma", e));
+    let m = GammaGamma::fit_with(&records, &|| {
+        check_for_interrupts!();
+    })
+        .unwrap_or_else(|e| fit_error("Gamma-Gamma", e));
     let mut tuple = PgHeapTuple::new_composite_type("persona.gamma_gamma_model").ok()?;
     for (name, v) in [("p", m.p), ("q", m.q), ("gamma", m.gamma), ("log_likelihood", m.log_likelihood)] {
         set_field(&mut tuple, "gamma_gamma_model", name, v);

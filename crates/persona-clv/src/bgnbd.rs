@@ -66,8 +66,17 @@ pub fn log_likelihood(r: f64, alpha: f64, a: f64, b: f64, customers: &[Customer]
 impl BgNbd {
     /// Maximum-likelihood fit. Deterministic: the same rows give the same parameters.
     pub fn fit(customers: &[Customer]) -> Result<Self, ClvError> {
+        Self::fit_with(customers, &|| {})
+    }
+
+    /// As [`BgNbd::fit`], calling `between` before each pass over the rows
+    /// (one likelihood evaluation), where a caller can check for cancellation.
+    pub fn fit_with(customers: &[Customer], between: &dyn Fn()) -> Result<Self, ClvError> {
         check(customers)?;
-        let nll = |p: &[f64]| -log_likelihood(p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp(), customers);
+        let nll = |p: &[f64]| {
+            between();
+            -log_likelihood(p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp(), customers)
+        };
         let best = minimize_with_restarts(nll, &[0.0; 4]);
         if !best.value.is_finite() {
             return Err(ClvError::NoConvergence);

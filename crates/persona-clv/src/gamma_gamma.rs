@@ -31,6 +31,11 @@ fn ll_one(p: f64, q: f64, g: f64, s: &SpendRecord) -> f64 {
 impl GammaGamma {
     /// Fits on the rows with x > 0 and mean spend > 0; others are ignored.
     pub fn fit(records: &[SpendRecord]) -> Result<Self, ClvError> {
+        Self::fit_with(records, &|| {})
+    }
+
+    /// As [`GammaGamma::fit`], calling `between` before each pass over the rows.
+    pub fn fit_with(records: &[SpendRecord], between: &dyn Fn()) -> Result<Self, ClvError> {
         for (row, s) in records.iter().enumerate() {
             if !(s.x.is_finite() && s.mean_spend.is_finite()) || s.x < 0.0 || s.mean_spend < 0.0 {
                 return Err(ClvError::BadRow { row, reason: "frequency and mean spend must be finite and >= 0".into() });
@@ -40,7 +45,10 @@ impl GammaGamma {
         if used.is_empty() {
             return Err(ClvError::NoData);
         }
-        let nll = |v: &[f64]| -used.iter().map(|s| ll_one(v[0].exp(), v[1].exp(), v[2].exp(), s)).sum::<f64>();
+        let nll = |v: &[f64]| {
+            between();
+            -used.iter().map(|s| ll_one(v[0].exp(), v[1].exp(), v[2].exp(), s)).sum::<f64>()
+        };
         let best = minimize_with_restarts(nll, &[0.0; 3]);
         if !best.value.is_finite() {
             return Err(ClvError::NoConvergence);
