@@ -36,10 +36,9 @@ fn push(state: &mut Internal, fcinfo: pg_sys::FunctionCallInfo, row: &[Option<f6
 fn combine(mut state: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     // SAFETY: see agg_rows.
     if let Some(o) = unsafe { other.get::<Rows>() } {
-        let (values, skipped) = (o.values.clone(), o.skipped);
         let rows = agg_rows(&mut state, fcinfo);
-        rows.values.extend(values);
-        rows.skipped += skipped;
+        rows.values.extend_from_slice(&o.values);
+        rows.skipped += o.skipped;
     }
     state
 }
