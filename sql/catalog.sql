@@ -42,3 +42,54 @@ CREATE TABLE persona.item_vectors (
 );
 SELECT pg_catalog.pg_extension_config_dump('persona.item_vectors', '');
 GRANT SELECT ON persona.item_vectors TO PUBLIC;
+
+-- Profile definitions: the sources and options persona.build_profiles() was
+-- given under a name, so that persona.refresh_profiles(name) can redo the
+-- same computation for the users with new events. Also the fitted
+-- customer-value models and the population thresholds of the last build.
+CREATE TABLE persona.profile_definitions (
+    name              text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
+    options           jsonb NOT NULL,
+    bgnbd             persona.bgnbd_model,
+    gamma_gamma       persona.gamma_gamma_model,
+    activity_cuts     float8[] NOT NULL DEFAULT '{}',
+    behaviour_dim     integer NOT NULL DEFAULT 0,
+    text_dim          integer NOT NULL DEFAULT 0,
+    event_watermark   timestamptz,
+    text_watermark    timestamptz,
+    as_of             timestamptz,
+    profiles          bigint NOT NULL DEFAULT 0,
+    built_at          timestamptz NOT NULL DEFAULT now(),
+    refreshed_at      timestamptz
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.profile_definitions', '');
+
+-- One profile per (name, user). Holds personal data: nothing is granted to
+-- PUBLIC; GRANT SELECT to the roles that read profiles.
+CREATE TABLE persona.profiles (
+    name                   text NOT NULL REFERENCES persona.profile_definitions (name) ON DELETE CASCADE,
+    user_id                bigint NOT NULL,
+    as_of                  timestamptz NOT NULL,
+    first_seen             timestamptz,
+    last_seen              timestamptz,
+    events                 bigint NOT NULL DEFAULT 0,
+    recency_days           float8,
+    frequency              bigint NOT NULL DEFAULT 0,
+    monetary               float8 NOT NULL DEFAULT 0,
+    avg_order_value        float8,
+    top_categories         text[] NOT NULL DEFAULT '{}',
+    price_index            float8,
+    price_band             text CHECK (price_band IN ('budget', 'mid', 'premium')),
+    events_30d             bigint NOT NULL DEFAULT 0,
+    activity_level         text NOT NULL CHECK (activity_level IN ('none', 'low', 'medium', 'high')),
+    lifecycle_stage        text NOT NULL CHECK (lifecycle_stage IN ('new', 'active', 'at_risk', 'lapsed')),
+    expected_purchases_90d float8,
+    probability_alive      float8,
+    predicted_value        float8,
+    text_vec               real[],
+    behaviour_vec          real[],
+    profile_vec            real[],
+    updated_at             timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, user_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.profiles', '');

@@ -71,3 +71,58 @@ COMMENT ON FUNCTION persona.train_item2vec(text, text, text, text, text, integer
 
 COMMENT ON FUNCTION persona.clean_text(text) IS
   'Cleans user-written text: removes HTML tags (script/style with their content) and decodes entities, drops control and invisible characters, applies Unicode NFKC (full-width to half-width) and collapses white space. NULL gives NULL.';
+
+COMMENT ON FUNCTION persona.normalize(real[]) IS
+  'The vector scaled to unit L2 length; a zero vector is returned unchanged.';
+COMMENT ON FUNCTION persona.profile_vector(real[], real[], double precision, integer, integer) IS
+  'Profile vector: [sqrt(1 - text_weight) * unit(behaviour_vec), sqrt(text_weight) * unit(text_vec)], length 1. A missing part is zeros and the other takes the whole weight; both missing gives NULL.';
+COMMENT ON FUNCTION persona.build_profiles(text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, jsonb, text[], interval, interval, double precision, integer, integer, timestamptz) IS
+  'Builds one profile per user into persona.profiles from the caller''s events (and optional items, embedded texts, users) and stores the definition for persona.refresh_profiles(). Sources are table or view names or queries in parentheses. Fits BG/NBD and Gamma-Gamma (20 buyers or more). See the README for every option.';
+COMMENT ON FUNCTION persona.refresh_profiles(text) IS
+  'Recomputes, in the caller''s transaction, the profiles of users with events (or texts) newer than the last build or refresh, and adds users of the users source without a profile. Uses the models fitted by the last build. No new events: nothing is written.';
+COMMENT ON FUNCTION persona._source(text, text) IS 'Internal: the FROM item for a table, view or parenthesised query; 42P01 when the relation does not exist.';
+COMMENT ON FUNCTION persona._column_type(text, text, text, text) IS 'Internal: type of a source column, checked against a kind (integer, time, number, vector, any); 42703 / 42804.';
+COMMENT ON FUNCTION persona._drop_temp(text[]) IS 'Internal: drops temporary tables of an earlier profile computation in this transaction.';
+COMMENT ON FUNCTION persona._compute_profiles(text, jsonb, timestamptz, boolean, boolean) IS 'Internal: computes and replaces the profiles of all users or of those in pg_temp.persona_changed_users.';
+
+COMMENT ON TABLE persona.profile_definitions IS
+  'One row per profile name: the sources and options given to persona.build_profiles(), the fitted customer-value models, the activity cut points, and the watermarks persona.refresh_profiles() starts from.';
+COMMENT ON COLUMN persona.profile_definitions.name IS 'Profile name, as given to persona.build_profiles().';
+COMMENT ON COLUMN persona.profile_definitions.options IS 'Sources, column names and options of the build, as JSON.';
+COMMENT ON COLUMN persona.profile_definitions.bgnbd IS 'BG/NBD model fitted by the last build (time unit: days); NULL with fewer than 20 buyers.';
+COMMENT ON COLUMN persona.profile_definitions.gamma_gamma IS 'Gamma-Gamma spend model fitted by the last build on repeat buyers.';
+COMMENT ON COLUMN persona.profile_definitions.activity_cuts IS 'Terciles of events_30d among active users at the last build: the low / medium / high activity boundaries.';
+COMMENT ON COLUMN persona.profile_definitions.behaviour_dim IS 'Dimension of behaviour_vec (the item2vec model), fixed by the build.';
+COMMENT ON COLUMN persona.profile_definitions.text_dim IS 'Dimension of text_vec (the text embeddings), fixed by the build.';
+COMMENT ON COLUMN persona.profile_definitions.event_watermark IS 'Newest event time seen; refresh recomputes users with later events.';
+COMMENT ON COLUMN persona.profile_definitions.text_watermark IS 'Newest text time seen; refresh recomputes users with later texts.';
+COMMENT ON COLUMN persona.profile_definitions.as_of IS 'Time the newest profiles are computed as of.';
+COMMENT ON COLUMN persona.profile_definitions.profiles IS 'Number of profiles after the last build or refresh.';
+COMMENT ON COLUMN persona.profile_definitions.built_at IS 'When persona.build_profiles() last ran.';
+COMMENT ON COLUMN persona.profile_definitions.refreshed_at IS 'When persona.refresh_profiles() last changed profiles.';
+
+COMMENT ON TABLE persona.profiles IS
+  'One row per (profile name, user): vectors for machines and traits for people, as of the time in as_of. Written by persona.build_profiles() and persona.refresh_profiles(). Personal data: nothing is granted to PUBLIC.';
+COMMENT ON COLUMN persona.profiles.name IS 'Profile name (persona.profile_definitions).';
+COMMENT ON COLUMN persona.profiles.user_id IS 'The user id from the caller''s tables.';
+COMMENT ON COLUMN persona.profiles.as_of IS 'Time the row is computed as of: ages, recency and decay are measured back from it.';
+COMMENT ON COLUMN persona.profiles.first_seen IS 'Time of the user''s first event.';
+COMMENT ON COLUMN persona.profiles.last_seen IS 'Time of the user''s last event.';
+COMMENT ON COLUMN persona.profiles.events IS 'Events used, after de-duplication.';
+COMMENT ON COLUMN persona.profiles.recency_days IS 'Days from the last purchase to as_of; NULL for users who never bought.';
+COMMENT ON COLUMN persona.profiles.frequency IS 'Orders: distinct order ids when order_col is given, else distinct days with a purchase.';
+COMMENT ON COLUMN persona.profiles.monetary IS 'Total spend: unit price (price_col, else the item''s price) times quantity (quantity_col, else 1) over purchases.';
+COMMENT ON COLUMN persona.profiles.avg_order_value IS 'monetary / frequency; NULL for users who never bought.';
+COMMENT ON COLUMN persona.profiles.top_categories IS 'Up to three item categories with the largest decayed, type-weighted share of the user''s events.';
+COMMENT ON COLUMN persona.profiles.price_index IS 'Median of item price / its category''s median price over the items bought (or, for non-buyers, touched).';
+COMMENT ON COLUMN persona.profiles.price_band IS 'budget (price_index < 0.8), mid, or premium (price_index > 1.25).';
+COMMENT ON COLUMN persona.profiles.events_30d IS 'Events in the 30 days before as_of.';
+COMMENT ON COLUMN persona.profiles.activity_level IS 'none (no events in 30 days), low, medium or high: terciles of events_30d among active users at the build.';
+COMMENT ON COLUMN persona.profiles.lifecycle_stage IS 'new (first seen within active_days), active (seen within active_days), at_risk (within lapsed_days), lapsed.';
+COMMENT ON COLUMN persona.profiles.expected_purchases_90d IS 'BG/NBD expected purchases (purchase days) in the 90 days after as_of.';
+COMMENT ON COLUMN persona.profiles.probability_alive IS 'BG/NBD probability that the buyer is still active; NULL for users who never bought.';
+COMMENT ON COLUMN persona.profiles.predicted_value IS 'expected_purchases_90d times the Gamma-Gamma expected spend per purchase day.';
+COMMENT ON COLUMN persona.profiles.text_vec IS 'Decayed mean of the user''s text embeddings (reviews, searches); NULL without texts.';
+COMMENT ON COLUMN persona.profiles.behaviour_vec IS 'Decayed, type-weighted mean of the item2vec vectors of the items the user touched; NULL without them.';
+COMMENT ON COLUMN persona.profiles.profile_vec IS 'Unit-length combination of behaviour_vec and text_vec (persona.profile_vector), used for segments and recommendations.';
+COMMENT ON COLUMN persona.profiles.updated_at IS 'When the row was written.';

@@ -17,6 +17,7 @@ mod models;
 mod runtime;
 mod similarity;
 mod text;
+mod vectors;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -48,6 +49,11 @@ extension_sql_file!(
         clv::clv_fit_serial,
         clv::clv_fit_deserial
     ]
+);
+extension_sql_file!(
+    "../sql/profiles.sql",
+    name = "profiles",
+    requires = ["aggregates", "clv", vectors::profile_vector, clv::bgnbd_expected_purchases, clv::bgnbd_probability_alive, clv::gamma_gamma_expected_spend]
 );
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);

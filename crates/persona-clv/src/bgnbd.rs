@@ -6,7 +6,7 @@
 //! likelihood has a closed form (Fader, Hardie & Lee 2005, eq. 6).
 
 use crate::special::{hyp2f1, ln_gamma, log_add_exp};
-use crate::{minimize_with_restarts, ClvError};
+use crate::{minimize_with_restarts, out_of_bounds, ClvError};
 
 /// One customer's summary: repeat purchases, time of the last, time observed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +75,9 @@ impl BgNbd {
         check(customers)?;
         let nll = |p: &[f64]| {
             between();
+            if out_of_bounds(p) {
+                return f64::INFINITY;
+            }
             -log_likelihood(p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp(), customers)
         };
         let best = minimize_with_restarts(nll, &[0.0; 4]);
@@ -113,6 +116,23 @@ impl BgNbd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_likelihood_ridge_ends_at_the_bounds_quickly() {
+        // Everyone buys regularly up to the end: no sign of dropping out, so
+        // the likelihood rises as a, b -> infinity. The fit must stop at the
+        // parameter bounds, not crawl along the ridge for the whole budget.
+        let rows: Vec<Customer> = (0..300)
+            .map(|i| {
+                let t = 30.0 + (i % 150) as f64;
+                Customer { x: (1 + i % 6) as f64, t_x: t, t }
+            })
+            .collect();
+        let evaluations = std::cell::Cell::new(0usize);
+        let m = BgNbd::fit_with(&rows, &|| evaluations.set(evaluations.get() + 1)).expect("fits");
+        assert!(evaluations.get() < 20_000, "{} likelihood passes", evaluations.get());
+        assert!(m.log_likelihood.is_finite() && m.b > 1e3, "{m:?}");
+    }
 
     #[test]
     fn bad_rows_are_named() {

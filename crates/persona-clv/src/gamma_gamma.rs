@@ -4,7 +4,7 @@
 //! are Gamma(p, ν) with ν ~ Gamma(q, γ). Fitted on customers with x > 0.
 
 use crate::special::ln_gamma;
-use crate::{minimize_with_restarts, ClvError};
+use crate::{minimize_with_restarts, out_of_bounds, ClvError};
 
 /// One repeat customer: number of purchases and their mean value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,6 +47,9 @@ impl GammaGamma {
         }
         let nll = |v: &[f64]| {
             between();
+            if out_of_bounds(v) {
+                return f64::INFINITY;
+            }
             -used.iter().map(|s| ll_one(v[0].exp(), v[1].exp(), v[2].exp(), s)).sum::<f64>()
         };
         let best = minimize_with_restarts(nll, &[0.0; 3]);
@@ -64,5 +67,23 @@ impl GammaGamma {
             return p * gamma / (q - 1.0);
         }
         (gamma + s.mean_spend * s.x) * p / (p * s.x + q - 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_likelihood_ridge_ends_quickly() {
+        // Spends with little spread between customers: q and gamma grow
+        // together without bound; the fit must stop, not crawl.
+        let rows: Vec<SpendRecord> = (0..250)
+            .map(|i| SpendRecord { x: (1 + i % 5) as f64, mean_spend: 40.0 + ((i * 37) % 50) as f64 })
+            .collect();
+        let evaluations = std::cell::Cell::new(0usize);
+        let m = GammaGamma::fit_with(&rows, &|| evaluations.set(evaluations.get() + 1)).expect("fits");
+        assert!(evaluations.get() < 30_000, "{} likelihood passes", evaluations.get());
+        assert!(m.log_likelihood.is_finite(), "{m:?}");
     }
 }

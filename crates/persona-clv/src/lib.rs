@@ -18,6 +18,16 @@ pub use bgnbd::{BgNbd, Customer};
 pub use gamma_gamma::{GammaGamma, SpendRecord};
 pub use nelder_mead::{minimize, minimize_with_restarts, Minimum};
 
+/// Log-parameters beyond ±15 (parameters outside about 3e-7..3e6) are
+/// treated as infeasible. On data where the likelihood keeps rising along a
+/// ridge towards infinity (for example BG/NBD's a and b when nobody seems to
+/// drop out), this stops the simplex at the wall within a few hundred steps
+/// instead of crawling along the ridge for the whole iteration budget; the
+/// parameters then say "effectively infinite" in a finite number.
+pub fn out_of_bounds(log_params: &[f64]) -> bool {
+    log_params.iter().any(|v| v.abs() > 15.0)
+}
+
 /// Why a model could not be fitted or applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClvError {

@@ -34,7 +34,14 @@ pub fn minimize(f: impl Fn(&[f64]) -> f64, start: &[f64], step: f64, tolerance: 
         iterations += 1;
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
         let (best, worst) = (simplex[0].1, simplex[n].1);
-        if (worst - best).abs() <= tolerance * (1.0 + best.abs()) {
+        // Converged when the values agree, or when the simplex has shrunk to
+        // a point (as it does against the infeasible wall of a bounded ridge,
+        // where the values can keep differing by the wall's +infinity).
+        let diameter = simplex[1..]
+            .iter()
+            .flat_map(|(x, _)| x.iter().zip(&simplex[0].0).map(|(a, b)| (a - b).abs()))
+            .fold(0.0f64, f64::max);
+        if (worst - best).abs() <= tolerance * (1.0 + best.abs()) || diameter < 1e-10 {
             converged = true;
             break;
         }
@@ -76,9 +83,9 @@ pub fn minimize(f: impl Fn(&[f64]) -> f64, start: &[f64], step: f64, tolerance: 
 /// simplex until a restart no longer improves (at most three): a single
 /// Nelder-Mead run can stall on the flat ridges of likelihood surfaces.
 pub fn minimize_with_restarts(f: impl Fn(&[f64]) -> f64, start: &[f64]) -> Minimum {
-    let mut best = minimize(&f, start, 1.0, 1e-12, 20_000);
+    let mut best = minimize(&f, start, 1.0, 1e-12, 5_000);
     for _ in 0..3 {
-        let again = minimize(&f, &best.x, 0.2, 1e-12, 20_000);
+        let again = minimize(&f, &best.x, 0.2, 1e-12, 5_000);
         let improved = again.value < best.value - 1e-9;
         if again.value <= best.value {
             best = again;

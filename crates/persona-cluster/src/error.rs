@@ -1,0 +1,62 @@
+//! The one error type of the crate.
+
+use std::fmt;
+
+/// Why a clustering call could not run. Row and column numbers are 0-based
+/// positions inside the slice handed to that call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterError {
+    /// No rows (or no labels, or no documents) were given.
+    EmptyData,
+    /// `dim` was 0.
+    ZeroDimension,
+    /// The data length is not a whole number of rows of `dim` values.
+    RaggedData { len: usize, dim: usize },
+    /// A centroid matrix does not hold `expected` values.
+    CentroidShape { expected: usize, got: usize },
+    /// `k` is below 1 or above the number of rows.
+    InvalidK { k: usize, rows: usize },
+    /// A value is NaN or infinite.
+    NotFinite { row: usize, column: usize },
+    /// A row (or centroid) with norm 0 under [`crate::Metric::Cosine`].
+    ZeroVector { row: usize },
+    /// Two slices that must pair up element by element differ in length.
+    LengthMismatch { left: usize, right: usize },
+    /// A label is not below the number of clusters.
+    LabelOutOfRange { label: u32, k: usize },
+    /// A configuration value is outside its domain.
+    InvalidParameter { name: &'static str, reason: &'static str },
+}
+
+impl fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterError::EmptyData => write!(f, "no data to cluster"),
+            ClusterError::ZeroDimension => write!(f, "vector dimension must be at least 1"),
+            ClusterError::RaggedData { len, dim } => {
+                write!(f, "{len} values do not form rows of dimension {dim}")
+            }
+            ClusterError::CentroidShape { expected, got } => {
+                write!(f, "expected {expected} centroid values, got {got}")
+            }
+            ClusterError::InvalidK { k, rows } => {
+                write!(f, "k = {k} must be between 1 and the number of rows ({rows})")
+            }
+            ClusterError::NotFinite { row, column } => {
+                write!(f, "NaN or infinity not allowed (row {row}, element {column}, 0-based)")
+            }
+            ClusterError::ZeroVector { row } => {
+                write!(f, "zero vector at row {row} (0-based) has no direction for cosine distance")
+            }
+            ClusterError::LengthMismatch { left, right } => {
+                write!(f, "lengths differ: {left} and {right}")
+            }
+            ClusterError::LabelOutOfRange { label, k } => {
+                write!(f, "label {label} is not below the number of clusters {k}")
+            }
+            ClusterError::InvalidParameter { name, reason } => write!(f, "invalid {name}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}

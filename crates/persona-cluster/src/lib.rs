@@ -1,0 +1,63 @@
+//! K-Means and segment maths for persona, with no Postgres in sight.
+//!
+//! Data is row-major `&[f32]` with an explicit `dim`. Everything a caller can
+//! get wrong comes back as a [`ClusterError`]; nothing here panics on input.
+//!
+//! * Seeding: [`kmeans_plus_plus`].
+//! * Training in memory, one step per call: [`Lloyd`]; or all at once: [`fit`].
+//! * Training out of core: [`PassAccumulator`] (exact Lloyd, one pass over
+//!   the table per step) or [`MiniBatch`] (Sculley's web-scale k-means).
+//! * Scoring: [`assign`] (nearest and second-nearest centroid),
+//!   [`anomaly_score`] against a cluster's [`Spread`].
+//! * Choosing and judging: [`silhouette`], [`choose_k`],
+//!   [`adjusted_rand_index`], [`normalized_mutual_info`].
+//! * Stable ids across retraining: [`hungarian_min_cost`], [`match_centroids`].
+//! * Explaining segments: [`class_tfidf`].
+//!
+//! Parallel work runs on rayon's current pool: the global one, or the one a
+//! caller enters with `ThreadPool::install`. Results do not depend on the
+//! number of threads.
+
+mod accumulate;
+mod agreement;
+mod anomaly;
+mod assign;
+mod data;
+mod error;
+mod fit;
+mod kernel;
+mod lloyd;
+mod matching;
+mod minibatch;
+mod pass;
+mod rng;
+mod seeding;
+mod silhouette;
+mod stopwords;
+mod tfidf;
+
+pub use agreement::{adjusted_rand_index, normalized_mutual_info};
+pub use anomaly::{anomaly_score, cluster_spreads, Spread};
+pub use assign::{assign, Assignment};
+pub use data::normalize_rows;
+pub use error::ClusterError;
+pub use fit::{choose_k, fit, KCandidate, KChoice, KMeansConfig, KMeansResult};
+pub use lloyd::{IterationStats, Lloyd};
+pub use matching::{hungarian_min_cost, match_centroids};
+pub use minibatch::MiniBatch;
+pub use pass::{PassAccumulator, PassOutcome};
+pub use seeding::kmeans_plus_plus;
+pub use silhouette::silhouette;
+pub use tfidf::class_tfidf;
+
+/// How distance between a row and a centroid is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Euclidean. Inertia sums squared distances; reported distances are
+    /// plain Euclidean.
+    L2,
+    /// Spherical k-means: rows are L2-normalised (zero rows are an error),
+    /// centroids are renormalised after every update, and distance is
+    /// `1 - cos`, in `[0, 2]`; inertia sums it.
+    Cosine,
+}
