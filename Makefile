@@ -24,6 +24,7 @@ bench: install
 	bench/embed.sh
 	bench/vec_avg.sh
 	bench/item2vec.sh
+	bench/profiles.sh
 
 clean-state:
 	scripts/cluster.sh stop demo || true
