@@ -127,3 +127,63 @@ fn bgnbd_fit_in_sql_matches_published_cdnow_figures() {
     let gamma = Spi::get_one::<f64>("SELECT (persona.gamma_gamma_fit(x, zbar)).gamma FROM cdnow").unwrap();
     assert!((gamma.unwrap() - 15.44).abs() < 0.05, "gamma = {gamma:?}");
 }
+
+/// A generated shop: profile traits agree with the same figures computed in
+/// plain SQL, every user gets a unit profile vector, and a refresh inside the
+/// same transaction touches only the users with new events.
+#[pg_test]
+fn profiles_agree_with_plain_sql_and_refresh_only_changed_users() {
+    Spi::run(
+        "CREATE TABLE pt_items AS SELECT i AS item_id, 'c' || (i % 5) AS category, 10 + i % 40 AS price
+         FROM generate_series(1, 100) i;
+         CREATE TABLE pt_events AS
+         SELECT 1 + g % 400 AS user_id, 1 + (g * 7) % 100 AS item_id,
+                (ARRAY['view', 'view', 'cart', 'purchase'])[1 + g % 4] AS event_type,
+                timestamptz '2026-01-01' + (g * 3607) % (120 * 86400) * interval '1 second' AS event_time
+         FROM generate_series(1, 20000) g;",
+    )
+    .unwrap();
+    Spi::run("SELECT * FROM persona.train_item2vec('pt', 'pt_events', time_col => 'event_time', dim => 8, epochs => 1)")
+        .unwrap();
+    let n = Spi::get_one::<i64>(
+        "SELECT profiles FROM persona.build_profiles('pt', 'pt_events', items => 'pt_items', item2vec_model => 'pt',
+                                                     dedup_window => '0')",
+    )
+    .unwrap();
+    assert_eq!(n, Some(400));
+    // Monetary and frequency by hand (item prices; no repeats at one instant in this data).
+    let mismatches = Spi::get_one::<i64>(
+        "WITH want AS (SELECT e.user_id, sum(i.price) AS monetary, count(DISTINCT e.event_time::date) AS days
+                       FROM pt_events e JOIN pt_items i USING (item_id) WHERE e.event_type = 'purchase' GROUP BY 1)
+         SELECT count(*) FROM persona.profiles p LEFT JOIN want w USING (user_id)
+         WHERE p.name = 'pt' AND (p.monetary <> coalesce(w.monetary, 0) OR p.frequency <> coalesce(w.days, 0))",
+    )
+    .unwrap();
+    assert_eq!(mismatches, Some(0));
+    let unit = Spi::get_one::<bool>(
+        "SELECT bool_and(abs(sqrt((SELECT sum(x * x) FROM unnest(profile_vec) x)) - 1) < 1e-5)
+         FROM persona.profiles WHERE name = 'pt'",
+    )
+    .unwrap();
+    assert_eq!(unit, Some(true));
+    let fitted = Spi::get_one::<bool>("SELECT bgnbd IS NOT NULL FROM persona.profile_definitions WHERE name = 'pt'").unwrap();
+    assert_eq!(fitted, Some(true));
+
+    Spi::run("CREATE TEMP TABLE pt_before AS SELECT * FROM persona.profiles WHERE name = 'pt'").unwrap();
+    Spi::run("INSERT INTO pt_events VALUES (5, 1, 'purchase', '2026-06-01'), (6, 2, 'view', '2026-06-01')").unwrap();
+    let refreshed = Spi::get_one::<i64>("SELECT profiles FROM persona.refresh_profiles('pt')").unwrap();
+    assert_eq!(refreshed, Some(2));
+    let changed = Spi::get_one::<String>(
+        "SELECT string_agg(user_id::text, ',' ORDER BY user_id) FROM (
+             SELECT user_id, monetary, events FROM persona.profiles WHERE name = 'pt'
+             EXCEPT SELECT user_id, monetary, events FROM pt_before) d",
+    )
+    .unwrap();
+    assert_eq!(changed.as_deref(), Some("5,6"));
+}
+
+#[pg_test(error = "column \"nope\" of pt_bad does not exist")]
+fn profiles_name_a_missing_column() {
+    Spi::run("CREATE TABLE pt_bad (user_id int, item_id int, event_type text, event_time timestamptz)").unwrap();
+    Spi::run("SELECT * FROM persona.build_profiles('bad', 'pt_bad', time_col => 'nope')").unwrap();
+}
