@@ -93,3 +93,70 @@ CREATE TABLE persona.profiles (
     PRIMARY KEY (name, user_id)
 );
 SELECT pg_catalog.pg_extension_config_dump('persona.profiles', '');
+
+-- K-Means models: one row per training (version) of a model name. The
+-- current version is the highest; earlier versions stay readable.
+CREATE TABLE persona.kmeans_models (
+    name          text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
+    version       integer NOT NULL CHECK (version > 0),
+    k             integer NOT NULL CHECK (k > 0),
+    dimension     integer NOT NULL CHECK (dimension > 0),
+    metric        text NOT NULL CHECK (metric IN ('cosine', 'l2')),
+    inertia       float8 NOT NULL,
+    silhouette    float8,
+    iterations    integer NOT NULL,
+    rows          bigint NOT NULL,
+    skipped_rows  bigint NOT NULL,
+    training_mode text NOT NULL CHECK (training_mode IN ('in_memory', 'passes')),
+    source        text NOT NULL,
+    profile_name  text,
+    parameters    jsonb NOT NULL,
+    k_candidates  jsonb NOT NULL DEFAULT '[]',
+    seconds       float8 NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    created_by    name NOT NULL DEFAULT current_user,
+    PRIMARY KEY (name, version)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.kmeans_models', '');
+
+CREATE TABLE persona.kmeans_centroids (
+    name            text NOT NULL,
+    version         integer NOT NULL,
+    segment         integer NOT NULL,
+    centroid        real[] NOT NULL,
+    size            bigint NOT NULL,
+    distance_median float8 NOT NULL,
+    distance_scale  float8 NOT NULL,
+    words           text[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version, segment),
+    FOREIGN KEY (name, version) REFERENCES persona.kmeans_models ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.kmeans_centroids', '');
+
+CREATE TABLE persona.segment_assignments (
+    name          text NOT NULL,
+    version       integer NOT NULL,
+    user_id       bigint NOT NULL,
+    segment       integer NOT NULL,
+    distance      float8 NOT NULL,
+    margin        float8,
+    anomaly_score float8,
+    PRIMARY KEY (name, version, user_id),
+    FOREIGN KEY (name, version) REFERENCES persona.kmeans_models ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.segment_assignments', '');
+
+-- Generated descriptions of each segment of each version (persona._describe_segments).
+CREATE TABLE persona.segment_descriptions (
+    name           text NOT NULL,
+    version        integer NOT NULL,
+    segment        integer NOT NULL,
+    label          text NOT NULL,
+    top_categories text[] NOT NULL DEFAULT '{}',
+    top_items      bigint[] NOT NULL DEFAULT '{}',
+    exemplar_users bigint[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version, segment),
+    FOREIGN KEY (name, version) REFERENCES persona.kmeans_models ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.segment_descriptions', '');
+GRANT SELECT ON persona.kmeans_models, persona.kmeans_centroids TO PUBLIC;

@@ -511,6 +511,7 @@ DECLARE
     new_as_of timestamptz;
     n_changed bigint;
     r record;
+    km record;
 BEGIN
     -- One refresh of a definition at a time; readers are not blocked.
     SELECT * INTO d FROM persona.profile_definitions p WHERE p.name = refresh_profiles.name FOR UPDATE;
@@ -557,6 +558,18 @@ BEGIN
     new_as_of := CASE WHEN o->>'as_of' IS NOT NULL THEN (o->>'as_of')::timestamptz
                       ELSE greatest(d.as_of, new_mark, new_text_mark) END;
     SELECT * INTO r FROM persona._compute_profiles(d.name, o, new_as_of, false, true);
+    -- Segments trained on these profiles: re-assign the refreshed users to
+    -- the current version of each model.
+    FOR km IN SELECT DISTINCT ON (m.name) m.name, m.version FROM persona.kmeans_models m
+              WHERE m.profile_name = d.name ORDER BY m.name, m.version DESC LOOP
+        DELETE FROM persona.segment_assignments a
+         WHERE a.name = km.name AND a.version = km.version AND a.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+        INSERT INTO persona.segment_assignments (name, version, user_id, segment, distance, margin, anomaly_score)
+        SELECT km.name, n.version, p.user_id, n.segment, n.distance, n.margin, n.anomaly_score
+        FROM persona.profiles p, persona.kmeans_nearest(km.name, p.profile_vec) n
+        WHERE p.name = d.name AND p.profile_vec IS NOT NULL
+          AND p.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+    END LOOP;
     UPDATE persona.profile_definitions p
        SET event_watermark = greatest(d.event_watermark, new_mark),
            text_watermark = greatest(d.text_watermark, new_text_mark),

@@ -18,6 +18,12 @@ pub static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// Texts per forward pass; also the granularity of cancellation.
 pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(32);
 
+/// Memory K-Means training may use to hold the vectors, in kB.
+pub static KMEANS_WORK_MEM: GucSetting<i32> = GucSetting::<i32>::new(1024 * 1024);
+
+/// Segments smaller than this are hidden in persona.segments.
+pub static K_ANONYMITY_FLOOR: GucSetting<i32> = GucSetting::<i32>::new(10);
+
 pub const DEFAULT_MODEL_FALLBACK: &str = "all-MiniLM-L6-v2";
 
 pub fn init() {
@@ -49,6 +55,31 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"persona.kmeans_work_mem",
+        c"Memory persona.kmeans_train() may use to hold the training vectors.",
+        c"Larger sources are trained with one pass over the source per iteration instead.",
+        &KMEANS_WORK_MEM,
+        64,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_int_guc(
+        c"persona.k_anonymity_floor",
+        c"Segments with fewer members are hidden in persona.segments.",
+        c"Protects small groups of users from being singled out in reports.",
+        &K_ANONYMITY_FLOOR,
+        1,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// `persona.kmeans_work_mem` in bytes.
+pub fn kmeans_work_mem_bytes() -> usize {
+    (KMEANS_WORK_MEM.get().max(64) as usize).saturating_mul(1024)
 }
 
 /// The default model's name, as set now.

@@ -19,7 +19,7 @@ const STEP_ITEMS: u64 = 20_000;
 /// Rows fetched from the source per cursor fetch.
 const FETCH_ROWS: i64 = 10_000;
 
-fn quote_ident(name: &str) -> String {
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -13,6 +13,8 @@ mod embed;
 mod errors;
 mod gucs;
 mod item2vec;
+mod kmeans;
+mod kmeans_store;
 mod models;
 mod runtime;
 mod similarity;
@@ -54,6 +56,11 @@ extension_sql_file!(
     "../sql/profiles.sql",
     name = "profiles",
     requires = ["aggregates", "clv", vectors::profile_vector, clv::bgnbd_expected_purchases, clv::bgnbd_probability_alive, clv::gamma_gamma_expected_spend]
+);
+extension_sql_file!(
+    "../sql/segments.sql",
+    name = "segments",
+    requires = ["profiles", kmeans_store::kmeans_nearest]
 );
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);

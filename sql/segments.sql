@@ -1,0 +1,183 @@
+-- Segments: assignment wrappers, generated descriptions, the views BI tools
+-- read, transitions between versions, and outliers for risk control.
+
+CREATE FUNCTION persona.kmeans_assign(model text, vec real[]) RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    SELECT segment FROM persona.kmeans_nearest(model, vec)
+$$;
+
+CREATE FUNCTION persona.anomaly_score(model text, vec real[]) RETURNS float8
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    SELECT anomaly_score FROM persona.kmeans_nearest(model, vec)
+$$;
+
+-- Fills persona.segment_descriptions for one version: a label from the
+-- members' traits, categories and items by lift, and the users nearest the
+-- centroid. Traits and categories come from persona.profiles when the model
+-- was trained on profiles; items from the profile definition's events.
+CREATE FUNCTION persona._describe_segments(p_model text, p_version integer) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    m persona.kmeans_models;
+    o jsonb;
+BEGIN
+    SELECT * INTO m FROM persona.kmeans_models WHERE name = p_model AND version = p_version;
+    DELETE FROM persona.segment_descriptions WHERE name = p_model AND version = p_version;
+    INSERT INTO persona.segment_descriptions (name, version, segment, label, exemplar_users)
+    SELECT p_model, p_version, c.segment, 'segment ' || c.segment,
+           ARRAY(SELECT a.user_id FROM persona.segment_assignments a
+                 WHERE a.name = p_model AND a.version = p_version AND a.segment = c.segment
+                 ORDER BY a.distance, a.user_id LIMIT 5)
+    FROM persona.kmeans_centroids c WHERE c.name = p_model AND c.version = p_version;
+    IF m.profile_name IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Categories by lift: share of members with the category among their
+    -- top categories over that share in the whole population (at least 5%
+    -- of the segment, so that lift is not carried by a few users).
+    UPDATE persona.segment_descriptions d SET top_categories = x.cats
+    FROM (
+        SELECT segment, array_agg(category ORDER BY lift DESC, category) AS cats FROM (
+            SELECT s.segment, s.category, s.share / p.share AS lift,
+                   row_number() OVER (PARTITION BY s.segment ORDER BY s.share / p.share DESC, s.category) AS rn
+            FROM (SELECT a.segment, c AS category, count(*)::float8 / sum(count(*)) OVER (PARTITION BY a.segment) AS share,
+                         count(*) AS n, (SELECT count(*) FROM persona.segment_assignments z
+                                         WHERE z.name = p_model AND z.version = p_version AND z.segment = a.segment) AS members
+                  FROM persona.segment_assignments a
+                  JOIN persona.profiles pr ON pr.name = m.profile_name AND pr.user_id = a.user_id,
+                       unnest(pr.top_categories) c
+                  WHERE a.name = p_model AND a.version = p_version GROUP BY 1, 2) s
+            JOIN (SELECT c AS category, count(*)::float8 / sum(count(*)) OVER () AS share
+                  FROM persona.profiles pr, unnest(pr.top_categories) c WHERE pr.name = m.profile_name GROUP BY 1) p USING (category)
+            WHERE s.n >= 0.05 * s.members) r
+        WHERE rn <= 3 GROUP BY segment) x
+    WHERE d.name = p_model AND d.version = p_version AND d.segment = x.segment;
+
+    -- Items by lift, from the events the profiles were built from.
+    SELECT options INTO o FROM persona.profile_definitions WHERE name = m.profile_name;
+    IF o IS NOT NULL THEN
+        EXECUTE format($q$
+            UPDATE persona.segment_descriptions d SET top_items = x.items
+            FROM (
+                SELECT segment, array_agg(item_id ORDER BY lift DESC, item_id) AS items FROM (
+                    SELECT s.segment, s.item_id, s.share / p.share AS lift,
+                           row_number() OVER (PARTITION BY s.segment ORDER BY s.share / p.share DESC, s.item_id) AS rn
+                    FROM (SELECT a.segment, e.item_id, count(DISTINCT e.user_id) AS users,
+                                 count(DISTINCT e.user_id)::float8 / max(seg.members) AS share
+                          FROM (SELECT (s.%1$I)::bigint AS user_id, (s.%2$I)::bigint AS item_id FROM %3$s s) e
+                          JOIN persona.segment_assignments a ON a.user_id = e.user_id AND a.name = $1 AND a.version = $2
+                          JOIN (SELECT segment, count(*) AS members FROM persona.segment_assignments
+                                WHERE name = $1 AND version = $2 GROUP BY 1) seg USING (segment)
+                          WHERE e.item_id IS NOT NULL GROUP BY 1, 2) s
+                    JOIN (SELECT (s.%2$I)::bigint AS item_id,
+                                 count(DISTINCT (s.%1$I)::bigint)::float8 / (SELECT count(*) FROM persona.segment_assignments
+                                                                               WHERE name = $1 AND version = $2) AS share
+                          FROM %3$s s GROUP BY 1) p USING (item_id)
+                    WHERE s.users >= 3) r
+                WHERE rn <= 5 GROUP BY segment) x
+            WHERE d.name = $1 AND d.version = $2 AND d.segment = x.segment$q$,
+            o->>'user_col', o->>'item_col', persona._source(o->>'events', 'events'))
+        USING p_model, p_version;
+    END IF;
+
+    -- Label: the price band and lifecycle stage most members share (when at
+    -- least half do), and the category with the highest lift.
+    UPDATE persona.segment_descriptions d SET label = x.label
+    FROM (
+        SELECT a.segment,
+               concat_ws(' · ',
+                   CASE WHEN max(bands.share) >= 0.5 THEN (array_agg(bands.band ORDER BY bands.share DESC))[1] END,
+                   (SELECT top_categories[1] FROM persona.segment_descriptions z
+                    WHERE z.name = p_model AND z.version = p_version AND z.segment = a.segment),
+                   CASE WHEN max(stages.share) >= 0.5 THEN replace((array_agg(stages.stage ORDER BY stages.share DESC))[1], '_', ' ') END
+               ) AS label
+        FROM (SELECT DISTINCT segment FROM persona.segment_assignments WHERE name = p_model AND version = p_version) a
+        LEFT JOIN LATERAL (
+            SELECT pr.price_band AS band, count(*)::float8 / sum(count(*)) OVER () AS share
+            FROM persona.segment_assignments s JOIN persona.profiles pr ON pr.name = m.profile_name AND pr.user_id = s.user_id
+            WHERE s.name = p_model AND s.version = p_version AND s.segment = a.segment GROUP BY 1) bands ON bands.band IS NOT NULL
+        LEFT JOIN LATERAL (
+            SELECT pr.lifecycle_stage AS stage, count(*)::float8 / sum(count(*)) OVER () AS share
+            FROM persona.segment_assignments s JOIN persona.profiles pr ON pr.name = m.profile_name AND pr.user_id = s.user_id
+            WHERE s.name = p_model AND s.version = p_version AND s.segment = a.segment GROUP BY 1) stages ON true
+        GROUP BY a.segment) x
+    WHERE d.name = p_model AND d.version = p_version AND d.segment = x.segment AND x.label <> '';
+    UPDATE persona.segment_descriptions d SET label = d.label || ' (' || d.segment || ')'
+    WHERE d.name = p_model AND d.version = p_version
+      AND (SELECT count(*) FROM persona.segment_descriptions z
+           WHERE z.name = d.name AND z.version = d.version AND z.label = d.label) > 1;
+END
+$$;
+
+-- Current version of every model.
+CREATE VIEW persona.segment_members AS
+SELECT a.name AS model, a.user_id, a.segment, a.distance, a.margin, a.anomaly_score, a.version
+FROM persona.segment_assignments a
+JOIN (SELECT name, max(version) AS version FROM persona.kmeans_models GROUP BY name) cur USING (name, version);
+
+CREATE VIEW persona.segments AS
+WITH cur AS (
+    SELECT DISTINCT ON (name) * FROM persona.kmeans_models ORDER BY name, version DESC
+), members AS (
+    SELECT a.name, a.segment, a.user_id, p.recency_days, p.frequency, p.monetary, p.avg_order_value,
+           p.events_30d, p.predicted_value, p.probability_alive
+    FROM persona.segment_assignments a
+    JOIN cur USING (name, version)
+    LEFT JOIN persona.profiles p ON p.name = cur.profile_name AND p.user_id = a.user_id
+), pop AS (
+    SELECT name, count(*) AS users, avg(recency_days) AS recency_days, avg(frequency) AS frequency,
+           avg(monetary) AS monetary, avg(avg_order_value) AS avg_order_value, avg(events_30d) AS events_30d,
+           avg(predicted_value) AS predicted_value
+    FROM members GROUP BY name
+), seg AS (
+    SELECT name, segment, count(*) AS size, avg(recency_days) AS recency_days, avg(frequency) AS frequency,
+           avg(monetary) AS monetary, avg(avg_order_value) AS avg_order_value, avg(events_30d) AS events_30d,
+           avg(predicted_value) AS predicted_value, avg(probability_alive) AS probability_alive
+    FROM members GROUP BY name, segment
+)
+SELECT s.name AS model, cur.version, s.segment, d.label, s.size,
+       round(s.size::numeric / pop.users, 4)::float8 AS share,
+       s.recency_days AS avg_recency_days, s.recency_days / nullif(pop.recency_days, 0) AS recency_lift,
+       s.frequency::float8 AS avg_frequency, (s.frequency / nullif(pop.frequency, 0))::float8 AS frequency_lift,
+       s.monetary AS avg_monetary, s.monetary / nullif(pop.monetary, 0) AS monetary_lift,
+       s.avg_order_value AS avg_order_value, s.avg_order_value / nullif(pop.avg_order_value, 0) AS avg_order_value_lift,
+       s.events_30d::float8 AS avg_events_30d, (s.events_30d / nullif(pop.events_30d, 0))::float8 AS activity_lift,
+       s.predicted_value AS avg_predicted_value, s.predicted_value / nullif(pop.predicted_value, 0) AS predicted_value_lift,
+       s.probability_alive AS avg_probability_alive,
+       d.top_categories, d.top_items, c.words AS distinctive_words, d.exemplar_users
+FROM seg s
+JOIN pop USING (name)
+JOIN cur ON cur.name = s.name
+JOIN persona.kmeans_centroids c ON c.name = s.name AND c.version = cur.version AND c.segment = s.segment
+LEFT JOIN persona.segment_descriptions d ON d.name = s.name AND d.version = cur.version AND d.segment = s.segment
+-- k-anonymity: segments smaller than the floor are not shown.
+WHERE s.size >= coalesce(nullif(current_setting('persona.k_anonymity_floor', true), '')::int, 10);
+
+-- Users who fit no segment: robust z-score of the distance to their
+-- segment's centroid of 3 or more, most unusual first.
+CREATE VIEW persona.top_outliers AS
+SELECT model, user_id, segment, distance, anomaly_score, version,
+       rank() OVER (PARTITION BY model ORDER BY anomaly_score DESC) AS rank
+FROM persona.segment_members
+WHERE anomaly_score >= 3;
+
+CREATE FUNCTION persona.segment_transitions(model text, from_version integer, to_version integer)
+RETURNS TABLE (from_segment integer, to_segment integer, users bigint)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    IF NOT EXISTS (SELECT FROM persona.kmeans_models m WHERE m.name = model AND m.version = from_version)
+       OR NOT EXISTS (SELECT FROM persona.kmeans_models m WHERE m.name = model AND m.version = to_version) THEN
+        RAISE EXCEPTION 'k-means model "%" has no version % or %', model, from_version, to_version
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    -- Users in only one of the versions show NULL on the other side.
+    RETURN QUERY
+    SELECT a.segment, b.segment, count(*)
+    FROM (SELECT user_id, segment FROM persona.segment_assignments s WHERE s.name = model AND s.version = from_version) a
+    FULL JOIN (SELECT user_id, segment FROM persona.segment_assignments s WHERE s.name = model AND s.version = to_version) b
+      USING (user_id)
+    GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST;
+END
+$$;

@@ -1,0 +1,386 @@
+//! `persona.kmeans_train()`: segments of users, trained in the database.
+//!
+//! The maths is `persona-cluster`; this layer reads (key, vector) rows from a
+//! table or query through a cursor, runs one Lloyd iteration at a time on the
+//! per-backend thread pool, checks for interrupts and reports a NOTICE
+//! between iterations, and writes a new version of the model at the end, in
+//! the caller's transaction: a cancelled training leaves earlier versions as
+//! they were.
+//!
+//! Memory: when the vectors fit in `persona.kmeans_work_mem` they are held in
+//! memory (mode `in_memory`); otherwise only a sample (for seeding and the
+//! silhouette) and the per-row assignments are kept, and every iteration is
+//! one pass over the source (mode `passes`: exact Lloyd, same answer).
+
+use std::time::Instant;
+
+use persona_cluster::{
+    assign, choose_k, cluster_spreads, kmeans_plus_plus, normalize_rows, silhouette, Assignment, ClusterError,
+    KMeansConfig, Lloyd, Metric, PassAccumulator,
+};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use crate::errors::raise;
+use crate::kmeans_store::Trained;
+use crate::runtime::run_on_pool;
+
+/// Rows fetched from the source per cursor fetch.
+const FETCH_ROWS: libc::c_long = 10_000;
+
+pub fn cluster_error(e: ClusterError) -> ! {
+    let code = match e {
+        ClusterError::InvalidK { .. } | ClusterError::InvalidParameter { .. } => {
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+        }
+        _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+    };
+    raise(code, e.to_string(), None, None)
+}
+
+pub fn parse_metric(metric: &str) -> Metric {
+    match metric {
+        "cosine" => Metric::Cosine,
+        "l2" => Metric::L2,
+        other => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("metric must be 'cosine' or 'l2', not '{other}'"),
+            None,
+            None,
+        ),
+    }
+}
+
+fn bad(msg: String) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg, None, None)
+}
+
+/// A deterministic generator for sampling (splitmix64).
+struct Sampler(u64);
+impl Sampler {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// What one read of the source found.
+pub struct Scan {
+    /// Keys of the rows used, in read order (every row, in both modes).
+    keys: Vec<i64>,
+    /// All vectors (in memory) or none (passes).
+    data: Vec<f32>,
+    /// A uniform sample of at most `sample_size` rows (reservoir), for seeding and silhouette.
+    sample: Vec<f32>,
+    dim: usize,
+    skipped: i64,
+    in_memory: bool,
+}
+
+/// Checks one row's vector; ERROR naming the row's key when it cannot be used.
+fn check_row(key: i64, v: &[Option<f32>], dim: &mut usize, metric: Metric) -> Vec<f32> {
+    if *dim == 0 {
+        *dim = v.len();
+    }
+    if v.len() != *dim || v.is_empty() {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!("vector of key {key} has {} dimensions, not {}", v.len(), *dim),
+            None,
+            Some("All vectors must come from the same model."),
+        );
+    }
+    let mut out = Vec::with_capacity(v.len());
+    for (i, x) in v.iter().enumerate() {
+        match x {
+            Some(x) if x.is_finite() => out.push(*x),
+            Some(_) => raise(
+                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                format!("vector of key {key} has NaN or infinity at element {}", i + 1),
+                None,
+                None,
+            ),
+            None => raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                format!("vector of key {key} has a NULL at element {}", i + 1),
+                None,
+                None,
+            ),
+        }
+    }
+    if metric == Metric::Cosine && out.iter().all(|&x| x == 0.0) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!("vector of key {key} is all zeros, which has no direction for metric 'cosine'"),
+            None,
+            Some("Filter out zero vectors, or use metric => 'l2'."),
+        );
+    }
+    out
+}
+
+/// Runs `each` on every batch of (key, vector) rows of the source.
+fn for_each_batch(query: &str, mut each: impl FnMut(Vec<(i64, Vec<Option<f32>>)>, i64)) {
+    Spi::connect(|client| {
+        let mut cursor = client.open_cursor(query, &[]);
+        loop {
+            check_for_interrupts!();
+            let batch = cursor.fetch(FETCH_ROWS).unwrap_or_else(|e| {
+                raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, "cannot read the source".to_owned(), Some(e.to_string()), None)
+            });
+            if batch.is_empty() {
+                break;
+            }
+            let mut rows = Vec::with_capacity(batch.len());
+            let mut skipped = 0;
+            for row in batch {
+                let key = row.get::<i64>(1).ok().flatten();
+                let v = row.get::<Vec<Option<f32>>>(2).ok().flatten();
+                match (key, v) {
+                    (Some(k), Some(v)) => rows.push((k, v)),
+                    _ => skipped += 1,
+                }
+            }
+            each(rows, skipped);
+        }
+    });
+}
+
+fn scan(query: &str, metric: Metric, budget_bytes: usize, sample_size: usize, seed: u64) -> Scan {
+    let mut s = Scan { keys: Vec::new(), data: Vec::new(), sample: Vec::new(), dim: 0, skipped: 0, in_memory: true };
+    let mut rng = Sampler(seed ^ 0x5EED);
+    let mut seen = 0u64;
+    for_each_batch(query, |rows, skipped| {
+        s.skipped += skipped;
+        for (key, v) in rows {
+            let mut dim = s.dim;
+            let mut v = check_row(key, &v, &mut dim, metric);
+            s.dim = dim;
+            if metric == Metric::Cosine {
+                let _ = normalize_rows(&mut v, dim);
+            }
+            s.keys.push(key);
+            seen += 1;
+            // Reservoir sample (algorithm R), deterministic for the seed.
+            if (seen as usize) <= sample_size {
+                s.sample.extend_from_slice(&v);
+            } else {
+                let j = (rng.next() % seen) as usize;
+                if j < sample_size {
+                    s.sample[j * dim..(j + 1) * dim].copy_from_slice(&v);
+                }
+            }
+            if s.in_memory {
+                if (s.data.len() + dim) * 4 > budget_bytes {
+                    s.in_memory = false;
+                    s.data = Vec::new();
+                } else {
+                    s.data.extend_from_slice(&v);
+                }
+            }
+        }
+    });
+    s
+}
+
+/// Reads the source again and hands each batch's vectors (checked,
+/// normalised for cosine) to `each`, for the passes mode.
+fn for_each_chunk(query: &str, metric: Metric, dim: usize, mut each: impl FnMut(&[f32])) {
+    for_each_batch(query, |rows, _| {
+        let mut chunk = Vec::with_capacity(rows.len() * dim);
+        let mut d = dim;
+        for (key, v) in rows {
+            chunk.extend(check_row(key, &v, &mut d, metric));
+        }
+        if metric == Metric::Cosine {
+            let _ = normalize_rows(&mut chunk, dim);
+        }
+        each(&chunk);
+    });
+}
+
+pub struct TrainArgs {
+    pub k: Option<usize>,
+    pub k_min: usize,
+    pub k_max: usize,
+    pub metric: Metric,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+    pub sample_size: usize,
+    pub random_init: bool,
+}
+
+fn seeds(sample_or_data: &[f32], dim: usize, k: usize, a: &TrainArgs, seed: u64) -> Vec<f32> {
+    if a.random_init {
+        // k distinct rows chosen uniformly, as FAISS and scikit-learn's 'random' do.
+        let n = sample_or_data.len() / dim;
+        let mut rng = Sampler(seed);
+        let mut picked: Vec<usize> = Vec::with_capacity(k);
+        while picked.len() < k {
+            let i = (rng.next() % n as u64) as usize;
+            if !picked.contains(&i) {
+                picked.push(i);
+            }
+        }
+        return picked.iter().flat_map(|&i| sample_or_data[i * dim..(i + 1) * dim].iter().copied()).collect();
+    }
+    run_on_pool(|| kmeans_plus_plus(sample_or_data, dim, k, a.metric, seed)).unwrap_or_else(|e| cluster_error(e))
+}
+
+fn converged(previous: Option<f64>, inertia: f64, moved: Option<usize>, tol: f64) -> bool {
+    moved == Some(0) || previous.is_some_and(|p| (p - inertia).abs() <= tol * p)
+}
+
+/// Trains and returns centroids, assignments of every row, and figures.
+pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained) {
+    let started = Instant::now();
+    let s = scan(query, a.metric, budget_bytes, a.sample_size, a.seed);
+    let n = s.keys.len();
+    if s.skipped > 0 {
+        pgrx::notice!("kmeans_train: skipped {} rows with a NULL key or vector", s.skipped);
+    }
+    if n == 0 {
+        return (s, Trained::empty());
+    }
+    let dim = s.dim;
+    let mode = if s.in_memory { "in_memory" } else { "passes" };
+    pgrx::notice!("kmeans_train: {n} rows of {dim} dimensions, {mode}");
+    let sample_n = s.sample.len() / dim;
+    let mut candidates = Vec::new();
+    let k = match a.k {
+        Some(k) => {
+            if k > n {
+                bad(format!("k ({k}) is greater than the number of rows ({n})"));
+            }
+            k
+        }
+        None => {
+            let k_max = a.k_max.min(sample_n);
+            if k_max < a.k_min {
+                bad(format!("k range {}..{} needs at least {} rows, got {sample_n}", a.k_min, a.k_max, a.k_min));
+            }
+            let config = KMeansConfig { k: a.k_min, max_iter: a.max_iter, tol: a.tol, n_init: 1, seed: a.seed, metric: a.metric };
+            let choice = run_on_pool(|| choose_k(&s.sample, dim, a.k_min, k_max, &config)).unwrap_or_else(|e| cluster_error(e));
+            for c in &choice.candidates {
+                pgrx::notice!("kmeans_train: k = {}: inertia {:.4}, silhouette {:.4}", c.k, c.inertia, c.silhouette);
+            }
+            candidates = choice.candidates.iter().map(|c| (c.k, c.inertia, c.silhouette)).collect();
+            pgrx::notice!("kmeans_train: chose k = {} by silhouette on {sample_n} rows", choice.best_k);
+            choice.best_k
+        }
+    };
+
+    let mut best: Option<(Vec<f32>, f64, usize)> = None;
+    let restarts = if s.in_memory { a.n_init } else { 1 };
+    for restart in 0..restarts {
+        let seed = a.seed.wrapping_add(restart as u64 * 0x9E37_79B9);
+        let (centroids, inertia, iterations) = if s.in_memory {
+            let initial = seeds(&s.data, dim, k, a, seed);
+            let mut lloyd = Lloyd::new(&s.data, dim, initial, a.metric).unwrap_or_else(|e| cluster_error(e));
+            let mut previous = None;
+            for _ in 0..a.max_iter {
+                check_for_interrupts!();
+                let t = Instant::now();
+                let stats = run_on_pool(|| lloyd.step());
+                pgrx::notice!(
+                    "kmeans_train: run {}/{restarts}, iteration {}: inertia {:.6}, moved {}, {:.3} s",
+                    restart + 1,
+                    stats.iteration,
+                    stats.inertia,
+                    stats.moved,
+                    t.elapsed().as_secs_f64()
+                );
+                if converged(previous, stats.inertia, Some(stats.moved), a.tol) {
+                    break;
+                }
+                previous = Some(stats.inertia);
+            }
+            let inertia = run_on_pool(|| lloyd.relabel());
+            let iterations = lloyd.iteration();
+            (lloyd.into_parts().0, inertia, iterations)
+        } else {
+            let mut centroids = seeds(&s.sample, dim, k, a, seed);
+            let mut previous = None;
+            let mut inertia = 0.0;
+            let mut iterations = 0;
+            for _ in 0..a.max_iter {
+                let t = Instant::now();
+                let mut acc = PassAccumulator::new(k, dim, a.metric).unwrap_or_else(|e| cluster_error(e));
+                for_each_chunk(query, a.metric, dim, |chunk| {
+                    run_on_pool(|| acc.add_chunk(chunk, &centroids)).unwrap_or_else(|e| cluster_error(e));
+                });
+                let out = acc.finish(&centroids).unwrap_or_else(|e| cluster_error(e));
+                iterations += 1;
+                pgrx::notice!(
+                    "kmeans_train: pass {iterations}: inertia {:.6}, max centroid shift {:.6}, {:.3} s",
+                    out.inertia,
+                    out.max_centroid_shift,
+                    t.elapsed().as_secs_f64()
+                );
+                centroids = out.centroids;
+                inertia = out.inertia;
+                if converged(previous, out.inertia, None, a.tol) || out.max_centroid_shift == 0.0 {
+                    break;
+                }
+                previous = Some(out.inertia);
+            }
+            (centroids, inertia, iterations)
+        };
+        if best.as_ref().is_none_or(|b| inertia < b.1) {
+            best = Some((centroids, inertia, iterations));
+        }
+    }
+    let Some((centroids, mut inertia, iterations)) = best else { return (s, Trained::empty()) };
+
+    // Final assignment of every row (nearest, second nearest).
+    let assignments: Vec<Assignment> = if s.in_memory {
+        run_on_pool(|| assign(&s.data, dim, &centroids, a.metric)).unwrap_or_else(|e| cluster_error(e))
+    } else {
+        let mut all = Vec::with_capacity(n);
+        for_each_chunk(query, a.metric, dim, |chunk| {
+            all.extend(run_on_pool(|| assign(chunk, dim, &centroids, a.metric)).unwrap_or_else(|e| cluster_error(e)));
+        });
+        inertia = all.iter().map(|x| if a.metric == Metric::L2 { f64::from(x.distance).powi(2) } else { f64::from(x.distance) }).sum();
+        all
+    };
+    let labels: Vec<u32> = assignments.iter().map(|x| x.label).collect();
+    let distances: Vec<f32> = assignments.iter().map(|x| x.distance).collect();
+    let spreads = cluster_spreads(&labels, &distances, k).unwrap_or_else(|e| cluster_error(e));
+    let sample_labels: Vec<u32> = run_on_pool(|| assign(&s.sample, dim, &centroids, a.metric))
+        .unwrap_or_else(|e| cluster_error(e))
+        .iter()
+        .map(|x| x.label)
+        .collect();
+    let sil = if k >= 2 && sample_n > k {
+        run_on_pool(|| silhouette(&s.sample, dim, &sample_labels, k, a.metric)).ok()
+    } else {
+        None
+    };
+    let trained = Trained {
+        k,
+        dim,
+        centroids,
+        assignments,
+        spreads,
+        inertia,
+        silhouette: sil,
+        iterations,
+        mode,
+        candidates,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    (s, trained)
+}
+
+pub fn keys_of(s: &Scan) -> &[i64] {
+    &s.keys
+}
+
+pub fn skipped_of(s: &Scan) -> i64 {
+    s.skipped
+}
