@@ -126,3 +126,104 @@ COMMENT ON COLUMN persona.profiles.text_vec IS 'Decayed mean of the user''s text
 COMMENT ON COLUMN persona.profiles.behaviour_vec IS 'Decayed, type-weighted mean of the item2vec vectors of the items the user touched; NULL without them.';
 COMMENT ON COLUMN persona.profiles.profile_vec IS 'Unit-length combination of behaviour_vec and text_vec (persona.profile_vector), used for segments and recommendations.';
 COMMENT ON COLUMN persona.profiles.updated_at IS 'When the row was written.';
+
+COMMENT ON FUNCTION persona.kmeans_train(text, text, text, integer, text, integer, integer, text, integer, integer, double precision, bigint, integer, text, text, text) IS
+  'Trains K-Means (k-means++ or random seeding, n_init restarts, cosine or l2) on (key, vector) rows of a table or query, or on persona.profiles (profiles => name); k NULL chooses k in k_min..k_max by silhouette on a sample. Stores a new version; segment ids are matched to the previous version. Vectors beyond persona.kmeans_work_mem are trained with one pass over the source per iteration.';
+COMMENT ON FUNCTION persona.kmeans_nearest(text, real[]) IS
+  'Nearest segment of the current version of a model for one vector: segment, distance, margin to the second nearest, anomaly score, version.';
+COMMENT ON FUNCTION persona.kmeans_assign(text, real[]) IS
+  'Segment of the current version of a model nearest to a vector.';
+COMMENT ON FUNCTION persona.anomaly_score(text, real[]) IS
+  'Robust z-score of a vector''s distance to its segment''s centroid within that segment''s member distances ((d - median) / (1.4826 MAD)); members of segments under 1% of users are scored against the nearest larger segment. 3 or more: unlike anyone else.';
+COMMENT ON FUNCTION persona.segment_transitions(text, integer, integer) IS
+  'How many users moved from each segment of one version of a model to each segment of another; NULL on a side for users in only one version.';
+COMMENT ON FUNCTION persona.adjusted_rand_index(integer[], integer[]) IS
+  'Adjusted Rand index of two labellings of the same items: 1 for the same partition, about 0 for chance agreement.';
+COMMENT ON FUNCTION persona.normalized_mutual_info(integer[], integer[]) IS
+  'Normalised mutual information (arithmetic mean) of two labellings of the same items, in [0, 1].';
+COMMENT ON FUNCTION persona._describe_segments(text, integer) IS 'Internal: fills persona.segment_descriptions for one model version.';
+
+COMMENT ON TABLE persona.kmeans_models IS 'One row per training (version) of a K-Means model; the highest version is current, earlier ones stay readable.';
+COMMENT ON COLUMN persona.kmeans_models.name IS 'Model name.';
+COMMENT ON COLUMN persona.kmeans_models.version IS 'Training number, from 1.';
+COMMENT ON COLUMN persona.kmeans_models.k IS 'Number of segments.';
+COMMENT ON COLUMN persona.kmeans_models.dimension IS 'Vector dimension.';
+COMMENT ON COLUMN persona.kmeans_models.metric IS 'cosine (spherical k-means, distance 1 - cos) or l2.';
+COMMENT ON COLUMN persona.kmeans_models.inertia IS 'Sum over rows of the squared distance (l2) or of 1 - cos (cosine) to the nearest centroid.';
+COMMENT ON COLUMN persona.kmeans_models.silhouette IS 'Mean silhouette on the sample (sample_size rows); NULL for k = 1.';
+COMMENT ON COLUMN persona.kmeans_models.iterations IS 'Lloyd iterations of the kept run.';
+COMMENT ON COLUMN persona.kmeans_models.rows IS 'Rows trained on.';
+COMMENT ON COLUMN persona.kmeans_models.skipped_rows IS 'Rows skipped for a NULL key or vector.';
+COMMENT ON COLUMN persona.kmeans_models.training_mode IS 'in_memory (vectors held, n_init restarts) or passes (one pass over the source per iteration, beyond persona.kmeans_work_mem).';
+COMMENT ON COLUMN persona.kmeans_models.source IS 'The source trained on.';
+COMMENT ON COLUMN persona.kmeans_models.profile_name IS 'Profile name when trained on persona.profiles; refresh_profiles then re-assigns refreshed users.';
+COMMENT ON COLUMN persona.kmeans_models.parameters IS 'Arguments of the training, as JSON.';
+COMMENT ON COLUMN persona.kmeans_models.k_candidates IS 'With automatic k: inertia (elbow) and silhouette of every k tried.';
+COMMENT ON COLUMN persona.kmeans_models.seconds IS 'Training time, reading included.';
+COMMENT ON COLUMN persona.kmeans_models.created_at IS 'When the version was trained.';
+COMMENT ON COLUMN persona.kmeans_models.created_by IS 'Who trained it.';
+COMMENT ON TABLE persona.kmeans_centroids IS 'Centroid, size, member-distance spread and distinctive words of each segment of each version.';
+COMMENT ON COLUMN persona.kmeans_centroids.name IS 'Model name.';
+COMMENT ON COLUMN persona.kmeans_centroids.version IS 'Model version.';
+COMMENT ON COLUMN persona.kmeans_centroids.segment IS 'Segment id (stable across versions when the segments barely change).';
+COMMENT ON COLUMN persona.kmeans_centroids.centroid IS 'Centroid vector (unit length under cosine).';
+COMMENT ON COLUMN persona.kmeans_centroids.size IS 'Members at training time.';
+COMMENT ON COLUMN persona.kmeans_centroids.distance_median IS 'Median member distance to the centroid.';
+COMMENT ON COLUMN persona.kmeans_centroids.distance_scale IS 'Robust spread of member distances (1.4826 MAD).';
+COMMENT ON COLUMN persona.kmeans_centroids.words IS 'Words that set the members'' texts apart (class-based TF-IDF), when texts were given.';
+COMMENT ON TABLE persona.segment_assignments IS 'Segment of every user in every version, with distance, margin and anomaly score; read the current version through persona.segment_members.';
+COMMENT ON COLUMN persona.segment_assignments.name IS 'Model name.';
+COMMENT ON COLUMN persona.segment_assignments.version IS 'Model version.';
+COMMENT ON COLUMN persona.segment_assignments.user_id IS 'Key of the row (user id).';
+COMMENT ON COLUMN persona.segment_assignments.segment IS 'Nearest segment.';
+COMMENT ON COLUMN persona.segment_assignments.distance IS 'Distance to its centroid (1 - cos, or Euclidean).';
+COMMENT ON COLUMN persona.segment_assignments.margin IS 'Distance to the second-nearest centroid minus distance to the nearest.';
+COMMENT ON COLUMN persona.segment_assignments.anomaly_score IS 'See persona.anomaly_score().';
+COMMENT ON TABLE persona.segment_descriptions IS 'Generated label, categories and items by lift, and exemplar users of each segment of each version.';
+COMMENT ON COLUMN persona.segment_descriptions.name IS 'Model name.';
+COMMENT ON COLUMN persona.segment_descriptions.version IS 'Model version.';
+COMMENT ON COLUMN persona.segment_descriptions.segment IS 'Segment id.';
+COMMENT ON COLUMN persona.segment_descriptions.label IS 'Dominant price band, the category with the highest lift, dominant lifecycle stage; "segment N" without profiles.';
+COMMENT ON COLUMN persona.segment_descriptions.top_categories IS 'Up to 3 categories by lift (share among members'' top categories over the population''s).';
+COMMENT ON COLUMN persona.segment_descriptions.top_items IS 'Up to 5 items by lift (share of members who touched them over the population''s; 3 members at least).';
+COMMENT ON COLUMN persona.segment_descriptions.exemplar_users IS 'The 5 members nearest the centroid.';
+COMMENT ON VIEW persona.segment_members IS 'Current version of every model: model, user_id, segment, distance, margin, anomaly_score, version.';
+COMMENT ON VIEW persona.segments IS 'One row per segment of the current version of every model: label, size, share, mean traits and lift against all users, top categories and items, distinctive words, exemplar users. Segments smaller than persona.k_anonymity_floor are hidden.';
+COMMENT ON VIEW persona.top_outliers IS 'Users of the current version with an anomaly score of 3 or more, ranked per model.';
+COMMENT ON COLUMN persona.segment_members.model IS 'K-Means model name.';
+COMMENT ON COLUMN persona.segment_members.user_id IS 'User id (the key of the training rows).';
+COMMENT ON COLUMN persona.segment_members.segment IS 'Segment id in the current version.';
+COMMENT ON COLUMN persona.segment_members.distance IS 'Distance to the segment''s centroid (1 - cos, or Euclidean).';
+COMMENT ON COLUMN persona.segment_members.margin IS 'Distance to the second-nearest centroid minus distance to the nearest; small means a borderline member.';
+COMMENT ON COLUMN persona.segment_members.anomaly_score IS 'Robust z-score of the distance (see persona.anomaly_score); 3 or more is unusual.';
+COMMENT ON COLUMN persona.segment_members.version IS 'Current model version.';
+COMMENT ON COLUMN persona.segments.model IS 'K-Means model name.';
+COMMENT ON COLUMN persona.segments.version IS 'Current model version.';
+COMMENT ON COLUMN persona.segments.segment IS 'Segment id, stable across versions when segments barely change.';
+COMMENT ON COLUMN persona.segments.label IS 'Generated label: price band, category with the highest lift, lifecycle stage.';
+COMMENT ON COLUMN persona.segments.size IS 'Members.';
+COMMENT ON COLUMN persona.segments.share IS 'Members / all users of the model.';
+COMMENT ON COLUMN persona.segments.avg_recency_days IS 'Mean days since last purchase (buyers).';
+COMMENT ON COLUMN persona.segments.recency_lift IS 'avg_recency_days / the population''s.';
+COMMENT ON COLUMN persona.segments.avg_frequency IS 'Mean orders.';
+COMMENT ON COLUMN persona.segments.frequency_lift IS 'avg_frequency / the population''s.';
+COMMENT ON COLUMN persona.segments.avg_monetary IS 'Mean total spend.';
+COMMENT ON COLUMN persona.segments.monetary_lift IS 'avg_monetary / the population''s.';
+COMMENT ON COLUMN persona.segments.avg_order_value IS 'Mean average order value (buyers).';
+COMMENT ON COLUMN persona.segments.avg_order_value_lift IS 'avg_order_value / the population''s.';
+COMMENT ON COLUMN persona.segments.avg_events_30d IS 'Mean events in the last 30 days.';
+COMMENT ON COLUMN persona.segments.activity_lift IS 'avg_events_30d / the population''s.';
+COMMENT ON COLUMN persona.segments.avg_predicted_value IS 'Mean predicted 90-day value.';
+COMMENT ON COLUMN persona.segments.predicted_value_lift IS 'avg_predicted_value / the population''s.';
+COMMENT ON COLUMN persona.segments.avg_probability_alive IS 'Mean probability alive (buyers).';
+COMMENT ON COLUMN persona.segments.top_categories IS 'Up to 3 categories by lift.';
+COMMENT ON COLUMN persona.segments.top_items IS 'Up to 5 item ids by lift.';
+COMMENT ON COLUMN persona.segments.distinctive_words IS 'Words that set the members'' texts apart (class-based TF-IDF).';
+COMMENT ON COLUMN persona.segments.exemplar_users IS 'The 5 members nearest the centroid.';
+COMMENT ON COLUMN persona.top_outliers.model IS 'K-Means model name.';
+COMMENT ON COLUMN persona.top_outliers.user_id IS 'User id.';
+COMMENT ON COLUMN persona.top_outliers.segment IS 'Nearest segment.';
+COMMENT ON COLUMN persona.top_outliers.distance IS 'Distance to its centroid.';
+COMMENT ON COLUMN persona.top_outliers.anomaly_score IS 'Robust z-score, 3 or more.';
+COMMENT ON COLUMN persona.top_outliers.version IS 'Current model version.';
+COMMENT ON COLUMN persona.top_outliers.rank IS 'Rank by anomaly score within the model, 1 = most unusual.';
