@@ -5,7 +5,8 @@
 use rayon::prelude::*;
 
 use crate::data::{sq_norm_f64, sq_distance_f64};
-use crate::kernel::{argmin, Prepared, RowSink, LEAF_ROWS};
+use crate::kernel::{Prepared, RowSink, LEAF_ROWS};
+use crate::nearest::argmin;
 use crate::Metric;
 
 /// A row far from its centroid, kept as a candidate to re-seed an empty cluster.

@@ -2,8 +2,9 @@
 
 use rayon::prelude::*;
 
-use crate::data::{centroid_count, prepare_rows, reported_distance};
-use crate::kernel::{two_smallest, Prepared, RowSink};
+use crate::data::{centroid_count, inspect_rows, normalize_rows, prepare_rows, reported_distance};
+use crate::kernel::{Prepared, RowSink};
+use crate::nearest::{argmin, argmin_except};
 use crate::{ClusterError, Metric};
 
 /// Rows per parallel task.
@@ -26,21 +27,28 @@ pub struct Assignment {
 /// are then recomputed directly from the coordinates, so that they are exact
 /// even for rows very close to a centroid (where the expanded form
 /// `||x||² - 2x·c + ||c||²` loses digits). Under Cosine rows and centroids
-/// are normalised first. Ties go to the lower centroid index.
+/// are normalised first (rows a task at a time, so a table of rows that are
+/// not unit length is never copied whole). Ties go to the lower centroid index.
 pub fn assign(rows: &[f32], dim: usize, centroids: &[f32], metric: Metric) -> Result<Vec<Assignment>, ClusterError> {
-    let (rows, _) = prepare_rows(rows, dim, metric)?;
+    let (_, needs_normalising) = inspect_rows(rows, dim, metric)?;
     let k = centroid_count(centroids, dim)?;
     let unit = prepare_rows(centroids, dim, metric)?.0;
     let prepared = Prepared::new(&unit, k, dim, metric);
-    let parts: Vec<Vec<Assignment>> = rows
+    let parts: Result<Vec<Vec<Assignment>>, ClusterError> = rows
         .par_chunks(TASK_ROWS * dim)
         .map(|task_rows| {
             let mut sink = AssignSink { centroids: &unit, dim, k, metric, out: Vec::with_capacity(TASK_ROWS) };
-            prepared.scan(task_rows, &mut sink);
-            sink.out
+            if needs_normalising {
+                let mut copy = task_rows.to_vec();
+                normalize_rows(&mut copy, dim)?;
+                prepared.scan(&copy, &mut sink);
+            } else {
+                prepared.scan(task_rows, &mut sink);
+            }
+            Ok(sink.out)
         })
         .collect();
-    Ok(parts.concat())
+    Ok(parts?.concat())
 }
 
 struct AssignSink<'a> {
@@ -52,14 +60,15 @@ struct AssignSink<'a> {
 }
 
 impl RowSink for AssignSink<'_> {
+    #[inline(always)]
     fn row(&mut self, _index: usize, row: &[f32], scores: &[f32]) {
         let dim = self.dim;
         let distance_to = |j: usize| reported_distance(row, &self.centroids[j * dim..(j + 1) * dim], self.metric) as f32;
-        let (best, second) = two_smallest(scores, self.k);
+        let (best, _) = argmin(scores, self.k);
         let mut label = best;
         let mut distance = distance_to(best);
         let mut second_distance = f32::INFINITY;
-        if let Some(second) = second {
+        if let Some((second, _)) = argmin_except(scores, self.k, best) {
             second_distance = distance_to(second);
             // The exact distances may reverse a near tie of the fast scores.
             if second_distance < distance || (second_distance == distance && second < best) {

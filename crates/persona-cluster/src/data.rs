@@ -43,8 +43,38 @@ pub(crate) fn centroid_count(centroids: &[f32], dim: usize) -> Result<usize, Clu
     check_rows(centroids, dim)
 }
 
+/// Lanes of independent partial sums: one chain of `f64` additions would
+/// neither vectorise nor hide the add latency (≈4 cycles per element).
+const SUM_LANES: usize = 8;
+
+/// `Σ f(a_i, b_i)` in `f64` over [`SUM_LANES`] interleaved partial sums,
+/// combined pairwise: the same order for every call, so results repeat.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut lanes = [0.0f64; SUM_LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(SUM_LANES), b.chunks_exact(SUM_LANES));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for ((lane, &p), &q) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += f(f64::from(p), f64::from(q));
+        }
+    }
+    for ((lane, &p), &q) in lanes.iter_mut().zip(a_tail).zip(b_tail) {
+        *lane += f(f64::from(p), f64::from(q));
+    }
+    let quads = [lanes[0] + lanes[4], lanes[1] + lanes[5], lanes[2] + lanes[6], lanes[3] + lanes[7]];
+    (quads[0] + quads[2]) + (quads[1] + quads[3])
+}
+
+/// Squared Euclidean norm, accumulated in `f64`.
+#[inline(always)]
 pub(crate) fn sq_norm_f64(row: &[f32]) -> f64 {
-    row.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+    lane_sum(row, row, |x, _| x * x)
+}
+
+/// Squared norms of rows, rounded to `f32` as the kernel uses them.
+pub(crate) fn row_sq_norms(rows: &[f32], dim: usize) -> Vec<f32> {
+    rows.chunks_exact(dim).map(|row| sq_norm_f64(row) as f32).collect()
 }
 
 /// Scales every row of `data` to unit Euclidean length, in place.
@@ -69,12 +99,12 @@ pub fn normalize_rows(data: &mut [f32], dim: usize) -> Result<(), ClusterError> 
     Ok(())
 }
 
-/// Checks `data` and, under Cosine, returns it L2-normalised: borrowed when
-/// every row is already unit length, otherwise a normalised copy.
-pub(crate) fn prepare_rows(data: &[f32], dim: usize, metric: Metric) -> Result<(Cow<'_, [f32]>, usize), ClusterError> {
+/// Checks `data` and returns its number of rows and whether it needs
+/// normalising for `metric` (only under Cosine, when a row is not unit length).
+pub(crate) fn inspect_rows(data: &[f32], dim: usize, metric: Metric) -> Result<(usize, bool), ClusterError> {
     let rows = check_rows(data, dim)?;
     if metric == Metric::L2 {
-        return Ok((Cow::Borrowed(data), rows));
+        return Ok((rows, false));
     }
     let mut all_unit = true;
     for (row_index, row) in data.chunks_exact(dim).enumerate() {
@@ -84,7 +114,14 @@ pub(crate) fn prepare_rows(data: &[f32], dim: usize, metric: Metric) -> Result<(
         }
         all_unit &= (sq - 1.0).abs() <= UNIT_NORM_TOLERANCE;
     }
-    if all_unit {
+    Ok((rows, !all_unit))
+}
+
+/// Checks `data` and, under Cosine, returns it L2-normalised: borrowed when
+/// every row is already unit length, otherwise a normalised copy.
+pub(crate) fn prepare_rows(data: &[f32], dim: usize, metric: Metric) -> Result<(Cow<'_, [f32]>, usize), ClusterError> {
+    let (rows, needs_normalising) = inspect_rows(data, dim, metric)?;
+    if !needs_normalising {
         return Ok((Cow::Borrowed(data), rows));
     }
     let mut copy = data.to_vec();
@@ -93,18 +130,14 @@ pub(crate) fn prepare_rows(data: &[f32], dim: usize, metric: Metric) -> Result<(
 }
 
 /// Squared Euclidean distance, accumulated in `f64`.
+#[inline(always)]
 pub(crate) fn sq_distance_f64(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let d = f64::from(x) - f64::from(y);
-            d * d
-        })
-        .sum()
+    lane_sum(a, b, |x, y| (x - y) * (x - y))
 }
 
 /// Distance between a row and a centroid as the crate reports it: Euclidean
 /// under L2, `1 - cos` under Cosine (both inputs assumed unit length there).
+#[inline(always)]
 pub(crate) fn reported_distance(a: &[f32], b: &[f32], metric: Metric) -> f64 {
     match metric {
         Metric::L2 => sq_distance_f64(a, b).sqrt(),

@@ -11,21 +11,59 @@ pub enum ClusterError {
     /// `dim` was 0.
     ZeroDimension,
     /// The data length is not a whole number of rows of `dim` values.
-    RaggedData { len: usize, dim: usize },
-    /// A centroid matrix does not hold `expected` values.
-    CentroidShape { expected: usize, got: usize },
+    RaggedData {
+        /// Number of values given.
+        len: usize,
+        /// Row length they should divide into.
+        dim: usize,
+    },
+    /// A centroid matrix has the wrong number of values.
+    CentroidShape {
+        /// Values expected (or, for a matrix whose `k` is inferred, the row length).
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
     /// `k` is below 1 or above the number of rows.
-    InvalidK { k: usize, rows: usize },
+    InvalidK {
+        /// Number of clusters asked for.
+        k: usize,
+        /// Rows available.
+        rows: usize,
+    },
     /// A value is NaN or infinite.
-    NotFinite { row: usize, column: usize },
+    NotFinite {
+        /// Row of the value.
+        row: usize,
+        /// Position of the value within its row.
+        column: usize,
+    },
     /// A row (or centroid) with norm 0 under [`crate::Metric::Cosine`].
-    ZeroVector { row: usize },
+    ZeroVector {
+        /// The row.
+        row: usize,
+    },
     /// Two slices that must pair up element by element differ in length.
-    LengthMismatch { left: usize, right: usize },
+    LengthMismatch {
+        /// Length of the first.
+        left: usize,
+        /// Length of the second.
+        right: usize,
+    },
     /// A label is not below the number of clusters.
-    LabelOutOfRange { label: u32, k: usize },
+    LabelOutOfRange {
+        /// The label.
+        label: u32,
+        /// Number of clusters.
+        k: usize,
+    },
     /// A configuration value is outside its domain.
-    InvalidParameter { name: &'static str, reason: &'static str },
+    InvalidParameter {
+        /// The setting.
+        name: &'static str,
+        /// What it must be.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ClusterError {

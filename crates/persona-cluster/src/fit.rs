@@ -77,13 +77,8 @@ pub fn fit(data: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMeansResu
         let mut previous: Option<f64> = None;
         for _ in 0..config.max_iter {
             let stats = lloyd.step();
-            if stats.moved == 0 {
+            if stats.converged(previous, config.tol) {
                 break;
-            }
-            if let Some(before) = previous {
-                if (before - stats.inertia).abs() <= config.tol * before {
-                    break;
-                }
             }
             previous = Some(stats.inertia);
         }
@@ -100,6 +95,7 @@ pub fn fit(data: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMeansResu
 /// Quality of one candidate number of clusters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KCandidate {
+    /// Number of clusters tried.
     pub k: usize,
     /// Final inertia of the fit with this `k`.
     pub inertia: f64,

@@ -222,8 +222,7 @@ unsafe fn tile_avx2<const MR: usize, const V: usize>(
     use std::arch::x86_64::*;
     let dim = prepared.dim;
     let padded = prepared.padded;
-    // One pointer per row: addressing every row from the first would chain
-    // one add per broadcast through the loop.
+    // Row starts, computed once per tile rather than once per broadcast.
     let x: [*const f32; MR] = std::array::from_fn(|i| rows.as_ptr().add((row + i) * dim));
     let t = prepared.transposed.as_ptr().add(column);
     let b = prepared.bias.as_ptr().add(column);
@@ -284,61 +283,62 @@ fn tile_portable<const MR: usize, const V: usize>(
     }
 }
 
-/// Index and value of the smallest of the first `k` scores (the lowest index
-/// on ties). `scores.len()` is a multiple of [`LANES`] with `+inf` padding.
-#[inline(always)]
-pub(crate) fn argmin(scores: &[f32], k: usize) -> (usize, f32) {
-    // Branch-free: the winning index is random from row to row, so a search
-    // loop would mispredict on almost every row. Lane-wise minima first (a
-    // compare-and-select the compiler turns into vector min instructions),
-    // then a tree over the lanes, then a bit mask of the lanes that match.
-    let mut lanes = [f32::INFINITY; LANES];
-    for chunk in scores.chunks_exact(LANES) {
-        for (m, &s) in lanes.iter_mut().zip(chunk) {
-            *m = if s < *m { s } else { *m };
-        }
-    }
-    let mut width = LANES / 2;
-    while width > 0 {
-        for l in 0..width {
-            lanes[l] = if lanes[l + width] < lanes[l] { lanes[l + width] } else { lanes[l] };
-        }
-        width /= 2;
-    }
-    let best = lanes[0];
-    for (c, chunk) in scores.chunks_exact(LANES).enumerate() {
-        let mut mask = 0u32;
-        for (l, &s) in chunk.iter().enumerate() {
-            mask |= u32::from(s == best) << l;
-        }
-        if mask != 0 {
-            let index = c * LANES + mask.trailing_zeros() as usize;
-            return if index < k { (index, best) } else { (0, scores[0]) };
-        }
-    }
-    // Only with overflowing inputs (NaN scores); any label is as good.
-    (0, scores[0])
-}
 
-/// Indices of the smallest and second-smallest of the first `k` scores
-/// (lowest index first on ties); the second is `None` when `k == 1`.
-#[inline(always)]
-pub(crate) fn two_smallest(scores: &[f32], k: usize) -> (usize, Option<usize>) {
-    let mut best = 0;
-    let mut second: Option<usize> = None;
-    for (j, &s) in scores[..k].iter().enumerate().skip(1) {
-        if s < scores[best] {
-            second = Some(best);
-            best = j;
-        } else if second.is_none_or(|t| s < scores[t]) {
-            second = Some(j);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Collect(Vec<f32>);
+
+    impl RowSink for Collect {
+        fn row(&mut self, _index: usize, _row: &[f32], scores: &[f32]) {
+            self.0.extend_from_slice(scores);
         }
     }
-    (best, second)
-}
 
-/// Squared norms of rows, rounded to `f32` as the kernel uses them.
-pub(crate) fn row_sq_norms(rows: &[f32], dim: usize) -> Vec<f32> {
-    rows.chunks_exact(dim).map(|row| sq_norm_f64(row) as f32).collect()
-}
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n).map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / (1 << 24) as f32 - 0.5).collect()
+    }
 
+    #[test]
+    fn both_code_paths_match_a_direct_computation() {
+        for (dim, k, n) in [(1, 1, 1), (3, 7, 5), (13, 9, 31), (8, 16, 250), (5, 26, 49), (64, 20, 300)] {
+            let rows = values(n * dim, 1);
+            let centroids = values(k * dim, 2);
+            let prepared = Prepared::new(&centroids, k, dim, Metric::L2);
+            let mut portable = Collect(Vec::new());
+            scan_with::<false, _>(&prepared, &rows, &mut portable);
+            let mut dispatched = Collect(Vec::new());
+            prepared.scan(&rows, &mut dispatched);
+            for i in 0..n {
+                for j in 0..prepared.padded {
+                    let expected = if j < k {
+                        let c = &centroids[j * dim..(j + 1) * dim];
+                        let x = &rows[i * dim..(i + 1) * dim];
+                        sq_norm_f64(c) - 2.0 * x.iter().zip(c).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum::<f64>()
+                    } else {
+                        f64::INFINITY
+                    };
+                    for got in [portable.0[i * prepared.padded + j], dispatched.0[i * prepared.padded + j]] {
+                        assert!(got == expected as f32 || (f64::from(got) - expected).abs() < 1e-4, "{got} vs {expected}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_scores_the_same_alone_or_in_a_block() {
+        let (dim, k, n) = (37, 11, 500);
+        let rows = values(n * dim, 3);
+        let prepared = Prepared::new(&values(k * dim, 4), k, dim, Metric::L2);
+        let mut together = Collect(Vec::new());
+        prepared.scan(&rows, &mut together);
+        for i in [0, 1, 7, 239, 240, 499] {
+            let mut alone = Collect(Vec::new());
+            prepared.scan(&rows[i * dim..(i + 1) * dim], &mut alone);
+            assert_eq!(alone.0, together.0[i * prepared.padded..(i + 1) * prepared.padded]);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! Data is row-major `&[f32]` with an explicit `dim`. Everything a caller can
 //! get wrong comes back as a [`ClusterError`]; nothing here panics on input.
 //!
-//! * Seeding: [`kmeans_plus_plus`].
+//! * Seeding: [`kmeans_plus_plus`], or [`random_rows`].
 //! * Training in memory, one step per call: [`Lloyd`]; or all at once: [`fit`].
 //! * Training out of core: [`PassAccumulator`] (exact Lloyd, one pass over
 //!   the table per step) or [`MiniBatch`] (Sculley's web-scale k-means).
@@ -18,6 +18,8 @@
 //! caller enters with `ThreadPool::install`. Results do not depend on the
 //! number of threads.
 
+#![warn(missing_docs)]
+
 mod accumulate;
 mod agreement;
 mod anomaly;
@@ -28,6 +30,7 @@ mod fit;
 mod kernel;
 mod lloyd;
 mod matching;
+mod nearest;
 mod minibatch;
 mod pass;
 mod rng;
@@ -46,7 +49,7 @@ pub use lloyd::{IterationStats, Lloyd};
 pub use matching::{hungarian_min_cost, match_centroids};
 pub use minibatch::MiniBatch;
 pub use pass::{PassAccumulator, PassOutcome};
-pub use seeding::kmeans_plus_plus;
+pub use seeding::{kmeans_plus_plus, random_rows};
 pub use silhouette::silhouette;
 pub use tfidf::class_tfidf;
 

@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 
 use crate::accumulate::{accumulate, update_centroids, PassTargets};
-use crate::data::{centroid_count, prepare_rows};
-use crate::kernel::{row_sq_norms, Prepared};
+use crate::data::{centroid_count, inspect_rows, normalize_rows, prepare_rows, row_sq_norms};
+use crate::kernel::Prepared;
 use crate::{ClusterError, Metric};
 
 /// Label of a row not assigned yet, so the first step counts every row as moved.
@@ -26,6 +26,15 @@ pub struct IterationStats {
     pub max_centroid_shift: f64,
     /// Clusters that got no row in the assignment (each re-seeded if possible).
     pub empty_clusters: usize,
+}
+
+impl IterationStats {
+    /// The stopping rule of [`fit`](crate::fit): no row moved, or inertia
+    /// changed by at most `tol` relative to `previous_inertia` (the inertia
+    /// of the step before; `None` on the first step).
+    pub fn converged(&self, previous_inertia: Option<f64>, tol: f64) -> bool {
+        self.moved == 0 || previous_inertia.is_some_and(|before| (before - self.inertia).abs() <= tol * before)
+    }
 }
 
 /// Exact Lloyd k-means over data held in memory.
@@ -55,11 +64,26 @@ pub struct Lloyd<'a> {
 
 impl<'a> Lloyd<'a> {
     /// Starts from `centroids` (`k × dim`, e.g. from
-    /// [`kmeans_plus_plus`](crate::kmeans_plus_plus)). Under Cosine, rows
-    /// and centroids that are not unit length are normalised (the data into
-    /// a private copy).
+    /// [`kmeans_plus_plus`](crate::kmeans_plus_plus)), borrowing the rows.
+    /// Under Cosine, rows and centroids that are not unit length are
+    /// normalised (the rows into a private copy).
     pub fn new(data: &'a [f32], dim: usize, centroids: Vec<f32>, metric: Metric) -> Result<Self, ClusterError> {
         let (data, n) = prepare_rows(data, dim, metric)?;
+        Lloyd::with_rows(data, n, dim, centroids, metric)
+    }
+
+    /// Like [`new`](Lloyd::new), but owns the rows, so the state can be kept
+    /// between calls without borrowing; under Cosine they are normalised in
+    /// place.
+    pub fn from_vec(mut data: Vec<f32>, dim: usize, centroids: Vec<f32>, metric: Metric) -> Result<Lloyd<'static>, ClusterError> {
+        let (n, needs_normalising) = inspect_rows(&data, dim, metric)?;
+        if needs_normalising {
+            normalize_rows(&mut data, dim)?;
+        }
+        Lloyd::with_rows(Cow::Owned(data), n, dim, centroids, metric)
+    }
+
+    fn with_rows(data: Cow<'a, [f32]>, n: usize, dim: usize, centroids: Vec<f32>, metric: Metric) -> Result<Self, ClusterError> {
         let k = centroid_count(&centroids, dim)?;
         if k > n {
             return Err(ClusterError::InvalidK { k, rows: n });

@@ -51,6 +51,9 @@ impl PassAccumulator {
         if k == 0 {
             return Err(ClusterError::InvalidK { k, rows: 0 });
         }
+        if k.checked_mul(dim).is_none() {
+            return Err(ClusterError::InvalidParameter { name: "k", reason: "k × dim does not fit in memory" });
+        }
         Ok(PassAccumulator { k, dim, metric, partial: Partial::new(k, dim, k), rows_seen: 0, prepared: None })
     }
 

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::data::{prepare_rows, sq_norm_f64};
+use crate::data::{prepare_rows, row_sq_norms};
 use crate::kernel::{Prepared, RowSink, LEAF_ROWS};
 use crate::rng::SplitMix64;
 use crate::{ClusterError, Metric};
@@ -25,13 +25,33 @@ pub fn kmeans_plus_plus(data: &[f32], dim: usize, k: usize, metric: Metric, seed
     Ok(greedy_plus_plus(&rows, dim, k, metric, seed))
 }
 
+/// Picks `k` distinct rows uniformly at random as initial centroids (the
+/// "random" initialisation of scikit-learn and FAISS): cheaper than
+/// [`kmeans_plus_plus`] but more prone to poor local optima. Deterministic
+/// for a seed; rows are normalised under Cosine.
+pub fn random_rows(data: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) -> Result<Vec<f32>, ClusterError> {
+    let (rows, n) = prepare_rows(data, dim, metric)?;
+    if k < 1 || k > n {
+        return Err(ClusterError::InvalidK { k, rows: n });
+    }
+    let mut rng = SplitMix64::new(seed);
+    // Floyd's sampling: k distinct indices in O(k) memory, whatever n is.
+    let mut picked: Vec<usize> = Vec::with_capacity(k);
+    for upper in n - k..n {
+        let candidate = rng.below(upper as u64 + 1) as usize;
+        let index = if picked.contains(&candidate) { upper } else { candidate };
+        picked.push(index);
+    }
+    Ok(picked.iter().flat_map(|&i| rows[i * dim..(i + 1) * dim].iter().copied()).collect())
+}
+
 /// k-means++ on checked (and, under Cosine, normalised) rows; `1 <= k <= n`.
 pub(crate) fn greedy_plus_plus(rows: &[f32], dim: usize, k: usize, metric: Metric, seed: u64) -> Vec<f32> {
     let n = rows.len() / dim;
     let mut rng = SplitMix64::new(seed);
     let trials = 2 + (k as f64).ln() as usize;
     let norms: Vec<f32> = match metric {
-        Metric::L2 => rows.chunks_exact(dim).map(|row| sq_norm_f64(row) as f32).collect(),
+        Metric::L2 => row_sq_norms(rows, dim),
         Metric::Cosine => Vec::new(),
     };
     let first = rng.below(n as u64) as usize;
@@ -180,5 +200,18 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(kmeans_plus_plus(&data, 2, 3, Metric::L2, 7).unwrap(), centroids);
         assert!(matches!(kmeans_plus_plus(&data, 2, 5, Metric::L2, 7), Err(ClusterError::InvalidK { .. })));
+    }
+
+    #[test]
+    fn random_rows_are_distinct_and_repeatable() {
+        let data: Vec<f32> = (0..50).map(|i| i as f32).collect();
+        for k in [1, 7, 50] {
+            let mut picked = random_rows(&data, 1, k, Metric::L2, 3).unwrap();
+            assert_eq!(picked, random_rows(&data, 1, k, Metric::L2, 3).unwrap());
+            picked.sort_by(f32::total_cmp);
+            picked.dedup();
+            assert_eq!(picked.len(), k);
+        }
+        assert!(random_rows(&data, 1, 51, Metric::L2, 3).is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::data::{prepare_rows, sq_norm_f64};
+use crate::data::{prepare_rows, row_sq_norms};
 use crate::kernel::{Prepared, RowSink};
 use crate::{ClusterError, Metric};
 
@@ -38,7 +38,7 @@ pub fn silhouette(sample: &[f32], dim: usize, labels: &[u32], k: usize, metric: 
     if sizes.iter().filter(|&&s| s > 0).count() < 2 {
         return Ok(0.0);
     }
-    let norms: Vec<f32> = rows.chunks_exact(dim).map(|row| sq_norm_f64(row) as f32).collect();
+    let norms = row_sq_norms(&rows, dim);
     // Every row of the sample plays the part of a centroid.
     let prepared = Prepared::new(&rows, n, dim, metric);
     let task_sums: Vec<f64> = rows

@@ -129,3 +129,26 @@ fn duplicate_rows_and_k_equal_rows_do_not_break() {
     labels.sort();
     assert_eq!(labels, vec![0, 1, 2]);
 }
+
+#[test]
+fn owned_and_borrowed_lloyd_agree() {
+    let (data, _) = directional_blobs(3000, 8, 3, 0.2, 5);
+    let seeds = kmeans_plus_plus(&data, 8, 3, Metric::Cosine, 2).unwrap();
+    let mut borrowed = Lloyd::new(&data, 8, seeds.clone(), Metric::Cosine).unwrap();
+    let mut owned = Lloyd::from_vec(data.clone(), 8, seeds, Metric::Cosine).unwrap();
+    let first = borrowed.step();
+    assert_eq!(first.moved, 3000);
+    assert_eq!(first, owned.step());
+    let mut last = first;
+    for _ in 0..30 {
+        last = borrowed.step();
+        assert_eq!(last, owned.step());
+        if last.moved == 0 {
+            break;
+        }
+    }
+    assert_eq!(last.moved, 0);
+    assert_eq!(last.max_centroid_shift, 0.0);
+    assert_eq!(borrowed.labels(), owned.labels());
+    assert_eq!(borrowed.centroids(), owned.centroids());
+}
