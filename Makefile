@@ -25,6 +25,8 @@ bench: install
 	bench/vec_avg.sh
 	bench/item2vec.sh
 	bench/profiles.sh
+	bench/kmeans.sh
+	bench/kmeans_reviews.sh
 
 clean-state:
 	scripts/cluster.sh stop demo || true

@@ -5,6 +5,9 @@
 #            time includes reading the table, the peers' does not.
 #   quality: k-means++, 3 restarts, up to 100 iterations, tol 1e-4; final
 #            inertia of persona against scikit-learn's.
+# persona's "seconds" is its training time as kmeans_train reports it: reading
+# the rows from the table, seeding, iterations, final assignment, silhouette;
+# "the whole call" adds writing every row's segment to persona.segment_assignments.
 # Sizes: N1 x 64 and N2 x 384 (defaults 1,000,000 and 200,000), K clusters.
 #
 #   bench/kmeans.sh [N1] [N2] [K] [ITERS]    (defaults: 1000000 200000 20 20)
@@ -37,14 +40,17 @@ for spec in "$N1 64" "$N2 384"; do
         -c "CREATE TABLE v$dim AS SELECT i AS id, ARRAY(SELECT (x + (random() - 0.5) * 4)::real FROM unnest(centre) x) AS v FROM generate_series(1, $n) i JOIN c$dim ON c = 1 + i % $K" \
         -c "VACUUM ANALYZE v$dim"
     sql -c "COPY (SELECT array_to_string(v, ' ') FROM v$dim ORDER BY id) TO '$work/v$dim.txt'"
+    t0=$(date +%s.%N)
     sql -c "SET client_min_messages = warning" -c "SET persona.kmeans_work_mem = '4GB'" \
         -c "SELECT seconds, inertia FROM persona.kmeans_train('bench$dim', 'v$dim', 'v', k => $K, key_col => 'id', metric => 'l2', init => 'random', n_init => 1, max_iter => $ITERS, tol => 0, seed => 1)" >"$work/persona_random"
+    call_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
     sql -c "SET client_min_messages = warning" -c "SET persona.kmeans_work_mem = '4GB'" \
         -c "SELECT seconds, inertia FROM persona.kmeans_train('bench$dim', 'v$dim', 'v', k => $K, key_col => 'id', metric => 'l2', n_init => 3, max_iter => 100, tol => 1e-4, seed => 1)" >"$work/persona_pp"
     "$PYREF/bin/python" bench/kmeans_peer.py "$work/v$dim.txt" "$dim" "$K" "$ITERS" 1 >"$work/peers"
     faiss_s=$(awk '$1 == "faiss_random" { print $2 }' "$work/peers")
     row() { printf '%-10s %-34s %10.2f %16.6g %10s\n' "${n}x$dim" "$1" "$2" "$3" "$(awk -v a="$2" -v b="$faiss_s" 'BEGIN { printf "%.2fx", a / b }')"; }
     IFS='|' read -r s i <"$work/persona_random"; row "persona (random init, $ITERS it)" "$s" "$i"
+    row "  the whole call (+ writing 1 row/user)" "$call_s" "$i"
     read -r _ s i < <(grep faiss_random "$work/peers"); row "faiss (random init, $ITERS it)" "$s" "$i"
     read -r _ s i < <(grep sklearn_random "$work/peers"); row "scikit-learn (random init, $ITERS it)" "$s" "$i"
     IFS='|' read -r s ipp <"$work/persona_pp"; row "persona (k-means++, 3 runs)" "$s" "$ipp"

@@ -227,3 +227,4 @@ COMMENT ON COLUMN persona.top_outliers.distance IS 'Distance to its centroid.';
 COMMENT ON COLUMN persona.top_outliers.anomaly_score IS 'Robust z-score, 3 or more.';
 COMMENT ON COLUMN persona.top_outliers.version IS 'Current model version.';
 COMMENT ON COLUMN persona.top_outliers.rank IS 'Rank by anomaly score within the model, 1 = most unusual.';
+COMMENT ON FUNCTION persona._delete_assignments() IS 'Internal: trigger that deletes the assignments of a deleted model version.';

@@ -11,9 +11,9 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT anomaly_score FROM persona.kmeans_nearest(model, vec)
 $$;
 
--- Fills persona.segment_descriptions for one version: a label from the
--- members' traits, categories and items by lift, and the users nearest the
--- centroid. Traits and categories come from persona.profiles when the model
+-- Completes persona.segment_descriptions for one version (kmeans_train
+-- writes the rows with the users nearest each centroid): a label from the
+-- members' traits, and categories and items by lift. Traits and categories come from persona.profiles when the model
 -- was trained on profiles; items from the profile definition's events.
 CREATE FUNCTION persona._describe_segments(p_model text, p_version integer) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -21,14 +21,8 @@ DECLARE
     m persona.kmeans_models;
     o jsonb;
 BEGIN
+    -- kmeans_train has written one row per segment with its exemplars.
     SELECT * INTO m FROM persona.kmeans_models WHERE name = p_model AND version = p_version;
-    DELETE FROM persona.segment_descriptions WHERE name = p_model AND version = p_version;
-    INSERT INTO persona.segment_descriptions (name, version, segment, label, exemplar_users)
-    SELECT p_model, p_version, c.segment, 'segment ' || c.segment,
-           ARRAY(SELECT a.user_id FROM persona.segment_assignments a
-                 WHERE a.name = p_model AND a.version = p_version AND a.segment = c.segment
-                 ORDER BY a.distance, a.user_id LIMIT 5)
-    FROM persona.kmeans_centroids c WHERE c.name = p_model AND c.version = p_version;
     IF m.profile_name IS NULL THEN
         RETURN;
     END IF;
@@ -109,6 +103,18 @@ BEGIN
            WHERE z.name = d.name AND z.version = d.version AND z.label = d.label) > 1;
 END
 $$;
+
+-- Deleting a model version deletes its assignments (in place of a foreign
+-- key, which would be checked for every one of millions of rows).
+CREATE FUNCTION persona._delete_assignments() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM persona.segment_assignments a WHERE a.name = OLD.name AND a.version = OLD.version;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER delete_assignments AFTER DELETE ON persona.kmeans_models
+    FOR EACH ROW EXECUTE FUNCTION persona._delete_assignments();
 
 -- Current version of every model.
 CREATE VIEW persona.segment_members AS

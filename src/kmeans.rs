@@ -81,7 +81,7 @@ pub struct Scan {
 }
 
 /// Checks one row's vector; ERROR naming the row's key when it cannot be used.
-fn check_row(key: i64, v: &[Option<f32>], dim: &mut usize, metric: Metric) -> Vec<f32> {
+fn check_row(key: i64, v: Vec<f32>, dim: &mut usize, metric: Metric) -> Vec<f32> {
     if *dim == 0 {
         *dim = v.len();
     }
@@ -93,24 +93,15 @@ fn check_row(key: i64, v: &[Option<f32>], dim: &mut usize, metric: Metric) -> Ve
             Some("All vectors must come from the same model."),
         );
     }
-    let mut out = Vec::with_capacity(v.len());
-    for (i, x) in v.iter().enumerate() {
-        match x {
-            Some(x) if x.is_finite() => out.push(*x),
-            Some(_) => raise(
-                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-                format!("vector of key {key} has NaN or infinity at element {}", i + 1),
-                None,
-                None,
-            ),
-            None => raise(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                format!("vector of key {key} has a NULL at element {}", i + 1),
-                None,
-                None,
-            ),
-        }
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!("vector of key {key} has NaN or infinity at element {}", i + 1),
+            None,
+            None,
+        );
     }
+    let out = v;
     if metric == Metric::Cosine && out.iter().all(|&x| x == 0.0) {
         raise(
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
@@ -123,7 +114,7 @@ fn check_row(key: i64, v: &[Option<f32>], dim: &mut usize, metric: Metric) -> Ve
 }
 
 /// Runs `each` on every batch of (key, vector) rows of the source.
-fn for_each_batch(query: &str, mut each: impl FnMut(Vec<(i64, Vec<Option<f32>>)>, i64)) {
+fn for_each_batch(query: &str, mut each: impl FnMut(Vec<(i64, Vec<f32>)>, i64)) {
     Spi::connect(|client| {
         let mut cursor = client.open_cursor(query, &[]);
         loop {
@@ -138,9 +129,21 @@ fn for_each_batch(query: &str, mut each: impl FnMut(Vec<(i64, Vec<Option<f32>>)>
             let mut skipped = 0;
             for row in batch {
                 let key = row.get::<i64>(1).ok().flatten();
-                let v = row.get::<Vec<Option<f32>>>(2).ok().flatten();
+                let v = row.get::<Array<'_, f32>>(2).ok().flatten();
                 match (key, v) {
-                    (Some(k), Some(v)) => rows.push((k, v)),
+                    (Some(k), Some(v)) => {
+                        // Borrowed without a copy per element when there are no NULLs.
+                        let v = match v.as_slice() {
+                            Ok(slice) if !v.contains_nulls() => slice.to_vec(),
+                            _ => raise(
+                                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                                format!("vector of key {k} has NULL elements"),
+                                None,
+                                None,
+                            ),
+                        };
+                        rows.push((k, v))
+                    }
                     _ => skipped += 1,
                 }
             }
@@ -157,7 +160,7 @@ fn scan(query: &str, metric: Metric, budget_bytes: usize, sample_size: usize, se
         s.skipped += skipped;
         for (key, v) in rows {
             let mut dim = s.dim;
-            let mut v = check_row(key, &v, &mut dim, metric);
+            let mut v = check_row(key, v, &mut dim, metric);
             s.dim = dim;
             if metric == Metric::Cosine {
                 let _ = normalize_rows(&mut v, dim);
@@ -193,7 +196,7 @@ fn for_each_chunk(query: &str, metric: Metric, dim: usize, mut each: impl FnMut(
         let mut chunk = Vec::with_capacity(rows.len() * dim);
         let mut d = dim;
         for (key, v) in rows {
-            chunk.extend(check_row(key, &v, &mut d, metric));
+            chunk.extend(check_row(key, v, &mut d, metric));
         }
         if metric == Metric::Cosine {
             let _ = normalize_rows(&mut chunk, dim);
@@ -275,6 +278,9 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
         }
     };
 
+    if !s.in_memory && k > sample_n {
+        bad(format!("sample_size ({}) must be at least k ({k}) when training in passes", a.sample_size));
+    }
     let mut best: Option<(Vec<f32>, f64, usize)> = None;
     let restarts = if s.in_memory { a.n_init } else { 1 };
     for restart in 0..restarts {

@@ -191,7 +191,7 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
         )
         .unwrap_or_else(|e| spi_err("write persona.kmeans_centroids", e));
     }
-    for (chunk_keys, chunk) in keys.chunks(10_000).zip(t.assignments.chunks(10_000)) {
+    for (chunk_keys, chunk) in keys.chunks(100_000).zip(t.assignments.chunks(100_000)) {
         check_for_interrupts!();
         let segs: Vec<i32> = chunk.iter().map(|a| ids[a.label as usize]).collect();
         let dist: Vec<f64> = chunk.iter().map(|a| f64::from(a.distance)).collect();
@@ -223,6 +223,26 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
         )
         .unwrap_or_else(|e| spi_err("score the members of small segments", e));
     }
+    // Exemplars: the five members nearest each centroid, ties by key.
+    let mut nearest: Vec<Vec<(f32, i64)>> = vec![Vec::new(); t.k];
+    for (key, a) in keys.iter().zip(&t.assignments) {
+        let list = &mut nearest[a.label as usize];
+        list.push((a.distance, *key));
+        if list.len() > 64 {
+            list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+            list.truncate(5);
+        }
+    }
+    for (i, list) in nearest.iter_mut().enumerate() {
+        list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let exemplars: Vec<i64> = list.iter().take(5).map(|x| x.1).collect();
+        Spi::run_with_args(
+            "INSERT INTO persona.segment_descriptions (name, version, segment, label, exemplar_users)
+             VALUES ($1, $2, $3, 'segment ' || $3, $4)",
+            &[model.into(), version.into(), ids[i].into(), exemplars.into()],
+        )
+        .unwrap_or_else(|e| spi_err("write persona.segment_descriptions", e));
+    }
     Spi::run_with_args("SELECT persona._describe_segments($1, $2)", &[model.into(), version.into()])
         .unwrap_or_else(|e| spi_err("describe the segments", e));
     version
@@ -245,7 +265,7 @@ fn kmeans_train(
     max_iter: default!(i32, 100),
     tol: default!(f64, 1e-4),
     seed: default!(i64, 1),
-    sample_size: default!(i32, 10_000),
+    sample_size: default!(i32, 5_000),
     init: default!(&str, "'k-means++'"),
     profiles: default!(Option<&str>, "NULL"),
     texts: default!(Option<&str>, "NULL"),
