@@ -54,6 +54,7 @@ def score(name, vocab_ids, vectors, queries, targets, extra=""):
 
 def main():
     data, persona_tsv, dim, window, negative, epochs, sample = sys.argv[1:8]
+    seed = int(sys.argv[8]) if len(sys.argv) > 8 else 1
     dim, window, negative, epochs, sample = int(dim), int(window), int(negative), int(epochs), float(sample)
     seqs = load(data)
     train = [s[:-1] for s in seqs]
@@ -72,7 +73,7 @@ def main():
     from gensim.models import Word2Vec
     t = time.perf_counter()
     model = Word2Vec(train, vector_size=dim, window=window, negative=negative, sg=1, min_count=1,
-                     sample=sample, epochs=epochs, workers=1, seed=1, ns_exponent=0.75, alpha=0.025)
+                     sample=sample, epochs=epochs, workers=1, seed=seed, ns_exponent=0.75, alpha=0.025)
     secs = time.perf_counter() - t
     words = n_items * epochs
     score("gensim", list(model.wv.index_to_key), model.wv.vectors, queries, targets,

@@ -1,6 +1,26 @@
 //! The inner update of skip-gram with negative sampling.
 
+use std::sync::OnceLock;
+
 use crate::rng::Rng;
+
+/// The sigmoid is looked up in a table over [-6, 6], as in word2vec.c and
+/// gensim (EXP_TABLE_SIZE 1000, MAX_EXP 6): `exp()` per (pair, negative)
+/// was a fifth of training time, and the table is what the peers compute.
+const MAX_EXP: f32 = 6.0;
+const EXP_TABLE_SIZE: usize = 1000;
+
+fn sigmoid_table() -> &'static [f32; EXP_TABLE_SIZE] {
+    static TABLE: OnceLock<[f32; EXP_TABLE_SIZE]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0f32; EXP_TABLE_SIZE];
+        for (i, v) in t.iter_mut().enumerate() {
+            let e = ((i as f64 / EXP_TABLE_SIZE as f64 * 2.0 - 1.0) * f64::from(MAX_EXP)).exp();
+            *v = (e / (e + 1.0)) as f32;
+        }
+        t
+    })
+}
 
 /// One (input item, predicted item) pair: a positive update on `target` and
 /// `negatives` negative ones on items drawn from `neg_table`.
@@ -64,6 +84,7 @@ fn update_generic(
     alpha: f32,
 ) {
     let l1 = &syn0[input * dim..(input + 1) * dim];
+    let table = sigmoid_table();
     neu1e.fill(0.0);
     for d in 0..=negatives {
         let (item, label) = if d == 0 {
@@ -78,12 +99,13 @@ fn update_generic(
         let l2 = &mut syn1neg[item * dim..(item + 1) * dim];
         let f = dot(l1, l2);
         // word2vec.c clips the sigmoid's input at ±6 (MAX_EXP).
-        let g = if f > 6.0 {
+        let g = if f > MAX_EXP {
             label - 1.0
-        } else if f < -6.0 {
+        } else if f < -MAX_EXP {
             label
         } else {
-            label - 1.0 / (1.0 + (-f).exp())
+            let i = ((f + MAX_EXP) * (EXP_TABLE_SIZE as f32 / MAX_EXP / 2.0)) as usize;
+            label - table[i.min(EXP_TABLE_SIZE - 1)]
         } * alpha;
         for ((e, b), a) in neu1e.iter_mut().zip(l2.iter_mut()).zip(l1.iter()) {
             *e += g * *b;
