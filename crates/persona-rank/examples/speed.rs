@@ -3,10 +3,14 @@
 //!
 //! cargo run -p persona-rank --release --example speed [n_users n_items dim k]
 //! PERSONA_RANK_BLOCKS=256x2048,128x4096 also times other tile sizes.
+//!
+//! cargo run -p persona-rank --release --example speed inverse [n]
+//! times the dense SPD inverse behind EASE (default n = 12,101, the item
+//! count of Amazon Beauty) in f32 and f64.
 
 use std::time::Instant;
 
-use persona_rank::{top_k_blocked, top_k_blocked_with, top_k_from_scores, BlockSizes};
+use persona_rank::{spd_inverse, top_k_blocked, top_k_blocked_with, top_k_from_scores, BlockSizes};
 
 /// splitmix64: reproducible data without a rand dependency.
 struct SplitMix(u64);
@@ -41,8 +45,50 @@ fn arg(args: &[String], at: usize, default: usize) -> usize {
     args.get(at).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
 
+/// Times `spd_inverse` on an n × n matrix shaped like an EASE Gram matrix:
+/// co-occurrence counts of random 8-item baskets plus λ = 100 on the diagonal.
+fn time_inverse(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = SplitMix(7);
+    let mut gram = vec![0.0f64; n * n];
+    for _ in 0..2 * n {
+        let basket: Vec<usize> = (0..8)
+            .map(|_| (rng.next_u64() % n as u64) as usize)
+            .collect();
+        for &i in &basket {
+            for &j in &basket {
+                gram[i * n + j] += 1.0;
+            }
+        }
+    }
+    for i in 0..n {
+        gram[i * n + i] += 100.0;
+    }
+    let single: Vec<f32> = gram.iter().map(|&v| v as f32).collect();
+    let start = Instant::now();
+    let p32 = spd_inverse(single, n)?;
+    let t32 = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let p64 = spd_inverse(gram, n)?;
+    let t64 = start.elapsed().as_secs_f64();
+    let worst = p32
+        .iter()
+        .zip(&p64)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .fold(0.0, f64::max);
+    let flops = (n as f64).powi(3);
+    println!(
+        "spd_inverse n={n}: f32 {t32:.1} s ({:.1} GFLOP/s), f64 {t64:.1} s ({:.1} GFLOP/s), max |f32 - f64| {worst:.2e}",
+        flops / t32 / 1e9,
+        flops / t64 / 1e9
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("inverse") {
+        return time_inverse(arg(&args, 2, 12_101));
+    }
     let n_users = arg(&args, 1, 100_000);
     let n_items = arg(&args, 2, 50_000);
     let dim = arg(&args, 3, 64);
@@ -52,7 +98,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let items: Vec<f32> = (0..n_items * dim).map(|_| rng.unit()).collect();
     let seen: Vec<Vec<u32>> = (0..n_users)
         .map(|_| {
-            let mut s: Vec<u32> = (0..20).map(|_| (rng.next_u64() % n_items as u64) as u32).collect();
+            let mut s: Vec<u32> = (0..20)
+                .map(|_| (rng.next_u64() % n_items as u64) as u32)
+                .collect();
             s.sort_unstable();
             s.dedup();
             s

@@ -76,7 +76,12 @@ pub(crate) fn cholesky_lower_in_place<T: Scalar>(
 /// Unblocked left-looking Cholesky of columns `first .. first+width`, rows
 /// `first ..`; earlier panels have already been subtracted by the trailing
 /// updates, so only columns of this panel contribute.
-fn factor_panel<T: Scalar>(a: &mut [T], n: usize, first: usize, width: usize) -> Result<(), RankError> {
+fn factor_panel<T: Scalar>(
+    a: &mut [T],
+    n: usize,
+    first: usize,
+    width: usize,
+) -> Result<(), RankError> {
     for col in first..first + width {
         let (left, right) = a.split_at_mut(col * n);
         let target = right
@@ -92,7 +97,7 @@ fn factor_panel<T: Scalar>(a: &mut [T], n: usize, first: usize, width: usize) ->
             }
         }
         let pivot = target[col];
-        if !(pivot > T::ZERO) || !pivot.is_finite() {
+        if pivot <= T::ZERO || !pivot.is_finite() {
             return Err(RankError::NotPositiveDefinite { column: col });
         }
         let root = pivot.sqrt();

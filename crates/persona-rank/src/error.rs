@@ -73,7 +73,11 @@ pub(crate) fn checked_len(a: usize, b: usize, what: &'static str) -> Result<usiz
 }
 
 /// Fails with `ShapeMismatch` unless `actual == expected`.
-pub(crate) fn expect_len(what: &'static str, expected: usize, actual: usize) -> Result<(), RankError> {
+pub(crate) fn expect_len(
+    what: &'static str,
+    expected: usize,
+    actual: usize,
+) -> Result<(), RankError> {
     if expected == actual {
         Ok(())
     } else {
@@ -83,4 +87,19 @@ pub(crate) fn expect_len(what: &'static str, expected: usize, actual: usize) -> 
             actual,
         })
     }
+}
+
+/// A zero-filled buffer of `len` elements, or `TooLarge` naming `what` when
+/// the allocation fails: the dense matrices here can be gigabytes, and a
+/// failed allocation must not abort the host process.
+pub(crate) fn zeroed<T: Copy + Default>(
+    len: usize,
+    what: &'static str,
+) -> Result<Vec<T>, RankError> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(len)
+        .map_err(|_| RankError::TooLarge { what })?;
+    buffer.resize(len, T::default());
+    Ok(buffer)
 }

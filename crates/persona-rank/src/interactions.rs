@@ -26,7 +26,10 @@ pub fn distinct_sorted(history: &[u32]) -> Vec<u32> {
 }
 
 /// Per item, how many users interacted with it (repeats by one user count once).
-pub fn item_popularity<H: AsRef<[u32]>>(histories: &[H], n_items: usize) -> Result<Vec<u32>, RankError> {
+pub fn item_popularity<H: AsRef<[u32]>>(
+    histories: &[H],
+    n_items: usize,
+) -> Result<Vec<u32>, RankError> {
     check_items(histories, n_items)?;
     let mut counts = vec![0u32; n_items];
     for history in histories {
@@ -39,7 +42,10 @@ pub fn item_popularity<H: AsRef<[u32]>>(histories: &[H], n_items: usize) -> Resu
 
 /// Popularity as a score vector (one score per item), for the popularity
 /// baseline and as a tie-breaker.
-pub fn popularity_scores<H: AsRef<[u32]>>(histories: &[H], n_items: usize) -> Result<Vec<f32>, RankError> {
+pub fn popularity_scores<H: AsRef<[u32]>>(
+    histories: &[H],
+    n_items: usize,
+) -> Result<Vec<f32>, RankError> {
     Ok(item_popularity(histories, n_items)?
         .into_iter()
         .map(|c| c as f32)

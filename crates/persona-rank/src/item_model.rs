@@ -16,6 +16,9 @@ enum Rows {
         items: Vec<u32>,
         position: Vec<u32>,
         weights: Vec<f32>,
+        /// The subset is the whole catalogue in index order, so a row adds
+        /// straight onto the score vector.
+        identity: bool,
     },
     /// Row i is `neighbours/weights[start[i] .. start[i+1]]`.
     Sparse {
@@ -35,7 +38,11 @@ pub struct ItemItemModel {
 impl ItemItemModel {
     /// A dense model over `items` (distinct, each `< n_items`), `weights`
     /// row-major `items.len() × items.len()`.
-    pub(crate) fn dense(n_items: usize, items: Vec<u32>, weights: Vec<f32>) -> Result<Self, RankError> {
+    pub(crate) fn dense(
+        n_items: usize,
+        items: Vec<u32>,
+        weights: Vec<f32>,
+    ) -> Result<Self, RankError> {
         let m = items.len();
         if weights.len() != m * m {
             return Err(RankError::InternalShape("dense item model"));
@@ -47,12 +54,14 @@ impl ItemItemModel {
                 .ok_or(RankError::ItemOutOfRange { item, n_items })?;
             *slot = p as u32;
         }
+        let identity = m == n_items && items.iter().enumerate().all(|(p, &i)| p == i as usize);
         Ok(ItemItemModel {
             n_items,
             rows: Rows::Dense {
                 items,
                 position,
                 weights,
+                identity,
             },
         })
     }
@@ -94,7 +103,9 @@ impl ItemItemModel {
     /// [`accumulate_scores`](Self::accumulate_scores).
     pub fn is_modelled(&self, item: u32) -> bool {
         match &self.rows {
-            Rows::Dense { position, .. } => position.get(item as usize).is_some_and(|&p| p != ABSENT),
+            Rows::Dense { position, .. } => {
+                position.get(item as usize).is_some_and(|&p| p != ABSENT)
+            }
             Rows::Sparse { .. } => (item as usize) < self.n_items,
         }
     }
@@ -108,6 +119,7 @@ impl ItemItemModel {
                 items,
                 position,
                 weights,
+                ..
             } => match (position[from as usize], position[to as usize]) {
                 (ABSENT, _) | (_, ABSENT) => 0.0,
                 (f, t) => weights[f as usize * items.len() + t as usize],
@@ -139,7 +151,11 @@ impl ItemItemModel {
 
     /// Adds `weight · W[item, ·]` to `scores` (one entry per catalogue item)
     /// for each `(item, weight)` of a weighted history.
-    pub fn accumulate_scores(&self, history: &[(u32, f32)], scores: &mut [f32]) -> Result<(), RankError> {
+    pub fn accumulate_scores(
+        &self,
+        history: &[(u32, f32)],
+        scores: &mut [f32],
+    ) -> Result<(), RankError> {
         if scores.len() != self.n_items {
             return Err(RankError::ShapeMismatch {
                 what: "scores",
@@ -161,16 +177,16 @@ impl ItemItemModel {
                 items,
                 position,
                 weights,
+                identity,
             } => {
                 let m = items.len();
-                let whole_catalogue = m == self.n_items && items.iter().enumerate().all(|(p, &i)| p == i as usize);
                 for &(item, w) in history {
                     let p = position[item as usize];
                     if p == ABSENT {
                         continue;
                     }
                     let row = &weights[p as usize * m..(p as usize + 1) * m];
-                    if whole_catalogue {
+                    if *identity {
                         for (s, &v) in scores.iter_mut().zip(row) {
                             *s += w * v;
                         }
@@ -207,6 +223,7 @@ impl ItemItemModel {
                 items,
                 position,
                 weights,
+                ..
             } => {
                 let p = position[item as usize];
                 if p != ABSENT {

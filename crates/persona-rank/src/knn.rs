@@ -40,7 +40,10 @@ pub fn fit_item_knn<H: AsRef<[u32]> + Sync>(
         });
     }
     check_items(histories, n_items)?;
-    let rows: Vec<Vec<u32>> = histories.par_iter().map(|h| distinct_sorted(h.as_ref())).collect();
+    let rows: Vec<Vec<u32>> = histories
+        .par_iter()
+        .map(|h| distinct_sorted(h.as_ref()))
+        .collect();
     let by_item = invert(&rows, n_items)?;
     let count = |i: usize| (by_item.start[i + 1] - by_item.start[i]) as f32;
     let lists: Vec<Vec<(u32, f32)>> = (0..n_items)
@@ -62,7 +65,10 @@ pub fn fit_item_knn<H: AsRef<[u32]> + Sync>(
                     let c = co[other as usize];
                     co[other as usize] = 0;
                     if other as usize != item {
-                        top.offer(c as f32 / ((n_i * count(other as usize)).sqrt() + config.shrink), other);
+                        top.offer(
+                            c as f32 / ((n_i * count(other as usize)).sqrt() + config.shrink),
+                            other,
+                        );
                     }
                 }
                 touched.clear();

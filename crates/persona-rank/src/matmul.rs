@@ -67,10 +67,28 @@ pub(crate) fn gemm_update<T: Scalar>(
     if lhs.rows != dst.rows || rhs.cols != dst.cols || lhs.cols != rhs.rows {
         return Err(RankError::InternalShape(what));
     }
-    if !fits(dst.data.len(), dst.offset, dst.rows, dst.cols, dst.row_stride, dst.col_stride)
-        || !fits(lhs.data.len(), lhs.offset, lhs.rows, lhs.cols, lhs.row_stride, lhs.col_stride)
-        || !fits(rhs.data.len(), rhs.offset, rhs.rows, rhs.cols, rhs.row_stride, rhs.col_stride)
-        || !distinct_elements(dst.rows, dst.cols, dst.row_stride, dst.col_stride)
+    if !fits(
+        dst.data.len(),
+        dst.offset,
+        dst.rows,
+        dst.cols,
+        dst.row_stride,
+        dst.col_stride,
+    ) || !fits(
+        lhs.data.len(),
+        lhs.offset,
+        lhs.rows,
+        lhs.cols,
+        lhs.row_stride,
+        lhs.col_stride,
+    ) || !fits(
+        rhs.data.len(),
+        rhs.offset,
+        rhs.rows,
+        rhs.cols,
+        rhs.row_stride,
+        rhs.col_stride,
+    ) || !distinct_elements(dst.rows, dst.cols, dst.row_stride, dst.col_stride)
     {
         return Err(RankError::InternalShape(what));
     }

@@ -37,12 +37,18 @@ pub fn recall_at_k(ranked: &[u32], held_out: &[u32], k: usize) -> Result<f64, Ra
     let mut top: Vec<u32> = ranked.iter().take(k).copied().collect();
     top.sort_unstable();
     top.dedup();
-    let found = top.iter().filter(|i| relevant.binary_search(i).is_ok()).count();
+    let found = top
+        .iter()
+        .filter(|i| relevant.binary_search(i).is_ok())
+        .count();
     Ok(found as f64 / relevant.len() as f64)
 }
 
 /// The share of the catalogue that appears in at least one recommendation list.
-pub fn catalogue_coverage<L: AsRef<[u32]>>(recommendations: &[L], n_items: usize) -> Result<f64, RankError> {
+pub fn catalogue_coverage<L: AsRef<[u32]>>(
+    recommendations: &[L],
+    n_items: usize,
+) -> Result<f64, RankError> {
     if n_items == 0 {
         return Err(RankError::InvalidParameter {
             name: "n_items",

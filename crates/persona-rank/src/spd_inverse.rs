@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use crate::cholesky::cholesky_lower_in_place;
-use crate::error::{checked_len, expect_len, RankError};
+use crate::error::{checked_len, expect_len, zeroed, RankError};
 use crate::matmul::{gemm_update, View, ViewMut};
 use crate::scalar::Scalar;
 
@@ -40,7 +40,7 @@ pub fn spd_inverse<T: Scalar>(mut a: Vec<T>, n: usize) -> Result<Vec<T>, RankErr
 /// block forward substitution of L·X = E_j, right-looking so each step is a
 /// tall `gemm`.
 fn lower_inverse<T: Scalar>(l: &[T], n: usize) -> Result<Vec<T>, RankError> {
-    let mut m = vec![T::ZERO; n * n];
+    let mut m: Vec<T> = zeroed(n * n, "inverse factor")?;
     m.par_chunks_mut(BLOCK * n)
         .enumerate()
         .try_for_each(|(index, columns)| {

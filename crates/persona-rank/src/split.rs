@@ -22,7 +22,9 @@ impl LeaveLastOut {
 
     /// Every user's [`test_history`](Self::test_history).
     pub fn test_histories(&self) -> Vec<Vec<u32>> {
-        (0..self.train.len()).map(|u| self.test_history(u)).collect()
+        (0..self.train.len())
+            .map(|u| self.test_history(u))
+            .collect()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::error::{checked_len, expect_len, RankError};
+use crate::error::{checked_len, expect_len, zeroed, RankError};
 use crate::matmul::{gemm_update, View, ViewMut};
 use crate::selection::{check_allow, is_sorted_ascending, scan_scores, BoundedTopK};
 
@@ -15,13 +15,14 @@ pub struct BlockSizes {
 }
 
 impl Default for BlockSizes {
-    /// Measured on a 2-core AVX2 machine (examples/speed.rs): a 512 × 2048
-    /// f32 tile (4 MiB) amortises gemm's packing of the item block over many
-    /// queries while the tile is re-read from cache by the heap scan; 256 ×
-    /// 2048 ran about 20% slower, 1024 × 1024 and 256 × 4096 within noise.
+    /// A 256 × 2048 f32 tile (2 MiB per thread) amortises gemm's packing of
+    /// the item block over many queries and stays in cache for the heap scan.
+    /// On the 2-core AVX2 development machine 256-1024 queries × 1024-4096
+    /// items all took 5.8-14 s for 100k × 50k × 64; the spread came from
+    /// other load, not from the tile shape (examples/speed.rs).
     fn default() -> Self {
         BlockSizes {
-            queries: 512,
+            queries: 256,
             items: 2048,
         }
     }
@@ -92,7 +93,11 @@ pub fn top_k_blocked_with<'a>(
     if u32::try_from(n_items).is_err() {
         return Err(RankError::TooLarge { what: "item count" });
     }
-    expect_len("queries", checked_len(n_queries, dim, "queries")?, queries.len())?;
+    expect_len(
+        "queries",
+        checked_len(n_queries, dim, "queries")?,
+        queries.len(),
+    )?;
     expect_len("items", checked_len(n_items, dim, "items")?, items.len())?;
     check_allow(allow, n_items)?;
     if let Some(index) = queries.iter().position(|v| !v.is_finite()) {
@@ -113,12 +118,14 @@ pub fn top_k_blocked_with<'a>(
     if k == 0 || n_items == 0 {
         return Ok(vec![Vec::new(); n_queries]);
     }
-    let tile_len = checked_len(blocks.queries, blocks.items.min(n_items), "tile")?;
+    let query_block_len = blocks.queries.min(n_queries);
+    let item_block_len = blocks.items.min(n_items);
+    let tile_len = checked_len(query_block_len, item_block_len, "tile")?;
     let per_block: Vec<Vec<Vec<(u32, f32)>>> = queries
-        .par_chunks(blocks.queries * dim)
+        .par_chunks(query_block_len * dim)
         .enumerate()
         .map(|(block, query_block)| {
-            let first_query = block * blocks.queries;
+            let first_query = block * query_block_len;
             rank_query_block(
                 query_block,
                 first_query,
@@ -128,7 +135,7 @@ pub fn top_k_blocked_with<'a>(
                 k,
                 exclude,
                 allow,
-                blocks.items,
+                item_block_len,
                 tile_len,
             )
         })
@@ -160,7 +167,7 @@ fn rank_query_block<'a>(
         excluded.push(list);
     }
     let mut tops: Vec<BoundedTopK> = (0..rows).map(|_| BoundedTopK::new(k)).collect();
-    let mut tile = vec![0.0f32; tile_len];
+    let mut tile: Vec<f32> = zeroed(tile_len, "top-k tile")?;
     let mut first_item = 0;
     while first_item < n_items {
         let cols = item_block.min(n_items - first_item);

@@ -71,7 +71,9 @@ pub fn fit_transitions<H: AsRef<[u32]> + Sync>(
             fill[item as usize] += 1;
         }
     }
-    let step_weights: Vec<f32> = (0..config.window).map(|d| config.decay.powi(d as i32)).collect();
+    let step_weights: Vec<f32> = (0..config.window)
+        .map(|d| config.decay.powi(d as i32))
+        .collect();
     let lists: Vec<Vec<(u32, f32)>> = (0..n_items)
         .into_par_iter()
         .map_init(

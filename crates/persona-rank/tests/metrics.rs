@@ -22,10 +22,16 @@ fn recall_and_coverage_by_hand() {
     let ranked = [5, 3, 9, 1];
     assert_eq!(recall_at_k(&ranked, &[3, 1, 8, 3], 10), Ok(2.0 / 3.0));
     assert_eq!(recall_at_k(&ranked, &[3, 1], 1), Ok(0.0));
-    assert!(matches!(recall_at_k(&ranked, &[], 10), Err(RankError::InvalidParameter { .. })));
+    assert!(matches!(
+        recall_at_k(&ranked, &[], 10),
+        Err(RankError::InvalidParameter { .. })
+    ));
     let lists = vec![vec![0, 1], vec![1, 2], vec![]];
     assert_eq!(catalogue_coverage(&lists, 6), Ok(0.5));
-    assert!(matches!(catalogue_coverage(&lists, 2), Err(RankError::ItemOutOfRange { item: 2, .. })));
+    assert!(matches!(
+        catalogue_coverage(&lists, 2),
+        Err(RankError::ItemOutOfRange { item: 2, .. })
+    ));
     assert!(catalogue_coverage(&lists, 0).is_err());
 }
 
@@ -46,7 +52,14 @@ fn leave_last_out_holds_out_the_tail() {
 
 #[test]
 fn events_become_time_ordered_sequences() {
-    let events = [(0, 7, 30), (1, 1, 5), (0, 3, 10), (0, 9, 30), (0, 2, 30), (5, 1, 1)];
+    let events = [
+        (0, 7, 30),
+        (1, 1, 5),
+        (0, 3, 10),
+        (0, 9, 30),
+        (0, 2, 30),
+        (5, 1, 1),
+    ];
     let sequences = sequences_from_events(&events, 2);
     assert_eq!(sequences, vec![vec![3, 2, 7, 9], vec![1]]);
 }

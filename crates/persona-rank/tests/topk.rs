@@ -23,7 +23,11 @@ fn naive(
             let mut scored: Vec<(u32, f32)> = (0..n_items)
                 .filter(|&i| allow.is_none_or(|a| a[i]) && !skip.contains(&(i as u32)))
                 .map(|i| {
-                    let s: f32 = query.iter().zip(&items[i * dim..(i + 1) * dim]).map(|(a, b)| a * b).sum();
+                    let s: f32 = query
+                        .iter()
+                        .zip(&items[i * dim..(i + 1) * dim])
+                        .map(|(a, b)| a * b)
+                        .sum();
                     (i as u32, s + 0.0)
                 })
                 .collect();
@@ -51,7 +55,9 @@ fn matches_naive_exactly_across_block_edges() {
         let items = random_matrix(&mut rng, n_i, dim, range);
         let seen: Vec<Vec<u32>> = (0..n_q)
             .map(|_| {
-                let mut s: Vec<u32> = (0..rng.below(8)).map(|_| rng.below(n_i as u64) as u32).collect();
+                let mut s: Vec<u32> = (0..rng.below(8))
+                    .map(|_| rng.below(n_i as u64) as u32)
+                    .collect();
                 s.sort_unstable();
                 s
             })
@@ -59,14 +65,27 @@ fn matches_naive_exactly_across_block_edges() {
         let expected = naive(&queries, &items, dim, k, &|q| seen[q].clone(), None);
         let exclude = |q: usize| -> &[u32] { &seen[q] };
         for blocks in [
-            BlockSizes { queries: 1, items: 1 },
-            BlockSizes { queries: 4, items: 7 },
-            BlockSizes { queries: 16, items: 64 },
+            BlockSizes {
+                queries: 1,
+                items: 1,
+            },
+            BlockSizes {
+                queries: 4,
+                items: 7,
+            },
+            BlockSizes {
+                queries: 16,
+                items: 64,
+            },
             BlockSizes::default(),
         ] {
-            let got = top_k_blocked_with(&queries, n_q, &items, n_i, dim, k, &exclude, None, blocks)
-                .expect("valid input");
-            assert_eq!(got, expected, "n_q {n_q} n_i {n_i} dim {dim} blocks {blocks:?}");
+            let got =
+                top_k_blocked_with(&queries, n_q, &items, n_i, dim, k, &exclude, None, blocks)
+                    .expect("valid input");
+            assert_eq!(
+                got, expected,
+                "n_q {n_q} n_i {n_i} dim {dim} blocks {blocks:?}"
+            );
         }
     }
 }
@@ -90,7 +109,8 @@ fn allow_mask_and_exclusions_still_return_k_when_available() {
         })
         .collect();
     let exclude = |q: usize| -> &[u32] { &seen[q] };
-    let got = top_k_blocked(&queries, n_q, &items, n_i, dim, k, &exclude, Some(&allow)).expect("valid");
+    let got =
+        top_k_blocked(&queries, n_q, &items, n_i, dim, k, &exclude, Some(&allow)).expect("valid");
     let expected = naive(&queries, &items, dim, k, &|q| seen[q].clone(), Some(&allow));
     assert_eq!(got, expected);
     for (q, list) in got.iter().enumerate() {
@@ -107,7 +127,13 @@ fn returns_all_available_when_fewer_than_k() {
     let queries = vec![1.0, 0.0, 0.0, 1.0];
     let items = vec![1.0, 1.0, 2.0, 0.0, 0.0, 3.0, -1.0, -1.0];
     let allow = [true, true, false, true];
-    let exclude = |q: usize| -> &'static [u32] { if q == 0 { &[0] } else { &[] } };
+    let exclude = |q: usize| -> &'static [u32] {
+        if q == 0 {
+            &[0]
+        } else {
+            &[]
+        }
+    };
     let got = top_k_blocked(&queries, 2, &items, 4, 2, 10, &exclude, Some(&allow)).expect("valid");
     assert_eq!(got[0], vec![(1, 2.0), (3, -1.0)]);
     assert_eq!(got[1], vec![(0, 1.0), (1, 0.0), (3, -1.0)]);
@@ -139,7 +165,10 @@ fn bad_input_is_an_error() {
     let it = [1.0f32, 2.0, 3.0, 4.0];
     assert!(matches!(
         top_k_blocked(&q, 2, &it, 2, 2, 1, &no_exclusions, None),
-        Err(RankError::ShapeMismatch { what: "queries", .. })
+        Err(RankError::ShapeMismatch {
+            what: "queries",
+            ..
+        })
     ));
     assert!(matches!(
         top_k_blocked(&q, 1, &it, 3, 2, 1, &no_exclusions, None),
@@ -151,15 +180,33 @@ fn bad_input_is_an_error() {
     ));
     assert!(matches!(
         top_k_blocked(&[f32::NAN, 1.0], 1, &it, 2, 2, 1, &no_exclusions, None),
-        Err(RankError::NonFinite { what: "queries", index: 0 })
+        Err(RankError::NonFinite {
+            what: "queries",
+            index: 0
+        })
     ));
     assert!(matches!(
-        top_k_blocked(&q, 1, &[1.0, 2.0, f32::INFINITY, 0.0], 2, 2, 1, &no_exclusions, None),
-        Err(RankError::NonFinite { what: "items", index: 2 })
+        top_k_blocked(
+            &q,
+            1,
+            &[1.0, 2.0, f32::INFINITY, 0.0],
+            2,
+            2,
+            1,
+            &no_exclusions,
+            None
+        ),
+        Err(RankError::NonFinite {
+            what: "items",
+            index: 2
+        })
     ));
     assert!(matches!(
         top_k_blocked(&q, 1, &it, 2, 2, 1, &no_exclusions, Some(&[true])),
-        Err(RankError::ShapeMismatch { what: "allow mask", .. })
+        Err(RankError::ShapeMismatch {
+            what: "allow mask",
+            ..
+        })
     ));
     let unsorted = |_q: usize| -> &'static [u32] { &[1, 0] };
     assert!(matches!(
@@ -167,7 +214,20 @@ fn bad_input_is_an_error() {
         Err(RankError::UnsortedExclusion { query: 0 })
     ));
     assert!(matches!(
-        top_k_blocked_with(&q, 1, &it, 2, 2, 1, &no_exclusions, None, BlockSizes { queries: 0, items: 4 }),
+        top_k_blocked_with(
+            &q,
+            1,
+            &it,
+            2,
+            2,
+            1,
+            &no_exclusions,
+            None,
+            BlockSizes {
+                queries: 0,
+                items: 4
+            }
+        ),
         Err(RankError::InvalidParameter { .. })
     ));
     assert!(top_k_from_scores(&[1.0, 2.0], 1, &[1, 0], None).is_err());

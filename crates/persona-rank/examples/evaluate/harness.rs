@@ -40,7 +40,11 @@ where
                 let seen = distinct_sorted(history);
                 let top = top_k_from_scores(scores, K, &seen, None)?;
                 let ranked: Vec<u32> = top.iter().map(|p| p.0).collect();
-                Ok((hit_rate_at_k(&ranked, target, K), ndcg_at_k(&ranked, target, K), ranked))
+                Ok((
+                    hit_rate_at_k(&ranked, target, K),
+                    ndcg_at_k(&ranked, target, K),
+                    ranked,
+                ))
             },
         )
         .collect::<Result<_, RankError>>()?;
