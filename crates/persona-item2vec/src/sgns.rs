@@ -2,6 +2,7 @@
 
 use std::sync::OnceLock;
 
+use crate::negatives::NegativeSampler;
 use crate::rng::Rng;
 
 /// The sigmoid is looked up in a table over [-6, 6], as in word2vec.c and
@@ -23,7 +24,7 @@ fn sigmoid_table() -> &'static [f32; EXP_TABLE_SIZE] {
 }
 
 /// One (input item, predicted item) pair: a positive update on `target` and
-/// `negatives` negative ones on items drawn from `neg_table`.
+/// `negatives` negative ones on items drawn from `sampler`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn update(
@@ -34,7 +35,7 @@ pub fn update(
     input: usize,
     target: usize,
     negatives: usize,
-    neg_table: &[u32],
+    sampler: &NegativeSampler,
     rng: &mut Rng,
     alpha: f32,
 ) {
@@ -43,11 +44,11 @@ pub fn update(
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports the features the function was compiled for.
             return unsafe {
-                update_avx2(syn0, syn1neg, neu1e, dim, input, target, negatives, neg_table, rng, alpha)
+                update_avx2(syn0, syn1neg, neu1e, dim, input, target, negatives, sampler, rng, alpha)
             };
         }
     }
-    update_generic(syn0, syn1neg, neu1e, dim, input, target, negatives, neg_table, rng, alpha)
+    update_generic(syn0, syn1neg, neu1e, dim, input, target, negatives, sampler, rng, alpha)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -61,12 +62,12 @@ unsafe fn update_avx2(
     input: usize,
     target: usize,
     negatives: usize,
-    neg_table: &[u32],
+    sampler: &NegativeSampler,
     rng: &mut Rng,
     alpha: f32,
 ) {
     // The same code, compiled with AVX2 + FMA so the loops vectorise 8-wide.
-    update_generic(syn0, syn1neg, neu1e, dim, input, target, negatives, neg_table, rng, alpha)
+    update_generic(syn0, syn1neg, neu1e, dim, input, target, negatives, sampler, rng, alpha)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -79,7 +80,7 @@ fn update_generic(
     input: usize,
     target: usize,
     negatives: usize,
-    neg_table: &[u32],
+    sampler: &NegativeSampler,
     rng: &mut Rng,
     alpha: f32,
 ) {
@@ -90,7 +91,7 @@ fn update_generic(
         let (item, label) = if d == 0 {
             (target, 1.0f32)
         } else {
-            let item = neg_table[rng.below(neg_table.len() as u64) as usize] as usize;
+            let item = sampler.sample(rng);
             if item == target {
                 continue;
             }

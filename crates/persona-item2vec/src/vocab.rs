@@ -8,10 +8,6 @@ pub struct Vocab {
     index: HashMap<i64, u32>,
 }
 
-/// Entries in the negative-sampling table (word2vec.c uses 1e8; 1e7 keeps
-/// the same distribution to within 1e-7 per item at a tenth of the memory).
-const NEG_TABLE_SIZE: usize = 10_000_000;
-
 impl Vocab {
     pub fn build(sequences: &[Vec<i64>], min_count: u64) -> Self {
         let mut counts: HashMap<i64, u64> = HashMap::new();
@@ -48,23 +44,9 @@ impl Vocab {
         seq.iter().filter_map(|id| self.index.get(id).copied()).collect()
     }
 
-    /// Table for drawing negatives with P(item) ∝ count^exponent.
-    pub fn negative_table(&self, exponent: f64) -> Vec<u32> {
-        let size = NEG_TABLE_SIZE.min(self.len().saturating_mul(1000)).max(self.len());
-        let weights: Vec<f64> = self.counts.iter().map(|&c| (c as f64).powf(exponent)).collect();
-        let total: f64 = weights.iter().sum();
-        let mut table = Vec::with_capacity(size);
-        let mut cumulative = 0.0;
-        let mut item = 0usize;
-        for slot in 0..size {
-            let at = (slot as f64 + 0.5) / size as f64;
-            while item + 1 < weights.len() && cumulative + weights[item] / total < at {
-                cumulative += weights[item] / total;
-                item += 1;
-            }
-            table.push(item as u32);
-        }
-        table
+    /// Occurrences of each item, in vocabulary order.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
     }
 
     /// Probability of keeping each occurrence of an item under subsampling
@@ -96,17 +78,6 @@ mod tests {
         assert_eq!(v.count(7), Some(3));
         assert_eq!(v.count(9), None);
         assert_eq!(v.encode(&[9, 7, 5, 3]), vec![1, 0]);
-    }
-
-    #[test]
-    fn negative_table_follows_the_smoothed_unigram() {
-        let v = Vocab::build(&[vec![1; 90], vec![2; 10]], 1);
-        let t = v.negative_table(1.0);
-        let share = t.iter().filter(|&&i| i == 0).count() as f64 / t.len() as f64;
-        assert!((share - 0.9).abs() < 1e-3, "{share}");
-        let flat = v.negative_table(0.0);
-        let share = flat.iter().filter(|&&i| i == 0).count() as f64 / flat.len() as f64;
-        assert!((share - 0.5).abs() < 1e-3, "{share}");
     }
 
     #[test]
