@@ -54,6 +54,7 @@ impl NegativeSampler {
     }
 
     /// The probability of each item, for tests.
+    #[cfg(test)]
     pub fn probabilities(&self) -> Vec<f64> {
         let n = self.keep.len();
         let mut p = vec![0.0; n];

@@ -1,10 +1,10 @@
 //! Times `top_k_blocked` on the project's reference size: top-10 for 100,000
 //! users over 50,000 items, dimension 64, each user excluding 20 items.
 //!
-//! cargo run -p persona-rank --release --example speed [n_users n_items dim k]
+//! cargo run -p persona-rank --release --example topk_speed [n_users n_items dim k]
 //! PERSONA_RANK_BLOCKS=256x2048,128x4096 also times other tile sizes.
 //!
-//! cargo run -p persona-rank --release --example speed inverse [n]
+//! cargo run -p persona-rank --release --example topk_speed inverse [n]
 //! times the dense SPD inverse behind EASE (default n = 12,101, the item
 //! count of Amazon Beauty) in f32 and f64.
 

@@ -1,7 +1,7 @@
 //! Times Lloyd iterations on synthetic clustered data, for comparison with
 //! FAISS k-means.
 //!
-//! `cargo run -p persona-cluster --release --example speed [cosine] [rows dim k ...]`
+//! `cargo run -p persona-cluster --release --example kmeans_speed [cosine] [rows dim k ...]`
 //! With no sizes: 1M × 64 and 200k × 384, both with k = 20. Threads follow
 //! rayon (`RAYON_NUM_THREADS`, default one per core).
 //!
