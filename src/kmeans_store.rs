@@ -110,7 +110,8 @@ fn distinctive_words(texts: &str, keys: &[i64], t: &Trained, ids: &[i32]) -> Has
     let by_key: HashMap<i64, u32> = keys.iter().zip(&t.assignments).map(|(k, a)| (*k, a.label)).collect();
     let mut docs: Vec<(u32, String)> = Vec::new();
     Spi::connect(|c| {
-        let query = format!("SELECT s.* FROM {texts} s");
+        // The first two columns, whatever their names: (user id, text).
+        let query = format!("SELECT (t.c1)::bigint, (t.c2)::text FROM {texts} AS t(c1, c2)");
         let mut cursor = c.open_cursor(&query, &[]);
         loop {
             check_for_interrupts!();
@@ -428,15 +429,17 @@ pub fn is_major(size: i64, rows: i64) -> bool {
 }
 
 thread_local! {
-    static CURRENT: RefCell<HashMap<(String, i32), std::rc::Rc<Current>>> = RefCell::new(HashMap::new());
+    static CURRENT: RefCell<HashMap<(String, i32, String), std::rc::Rc<Current>>> = RefCell::new(HashMap::new());
 }
 
 fn current(model: &str) -> std::rc::Rc<Current> {
-    let head = Spi::get_two_with_args::<i32, String>(
-        "SELECT version, metric FROM persona.kmeans_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+    // The creation time is part of the cache key: a model deleted and
+    // trained again starts from version 1 with other centroids.
+    let head = Spi::get_three_with_args::<i32, String, String>(
+        "SELECT version, metric, created_at::text FROM persona.kmeans_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
         &[model.into()],
     );
-    let (Ok((Some(version), Some(metric))),) = (head,) else {
+    let (Ok((Some(version), Some(metric), Some(created))),) = (head,) else {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("k-means model \"{model}\" does not exist"),
@@ -444,7 +447,8 @@ fn current(model: &str) -> std::rc::Rc<Current> {
             Some("Train it first with persona.kmeans_train()."),
         )
     };
-    if let Some(c) = CURRENT.with(|m| m.borrow().get(&(model.to_owned(), version)).cloned()) {
+    let key = (model.to_owned(), version, created);
+    if let Some(c) = CURRENT.with(|m| m.borrow().get(&key).cloned()) {
         return c;
     }
     let rows: Vec<(i32, Vec<f32>, f64, f64, i64)> = Spi::connect(|c| {
@@ -482,7 +486,7 @@ fn current(model: &str) -> std::rc::Rc<Current> {
             .map(|r| Some(Spread { median: r.2, mad: r.3 / 1.4826, scale: r.3, count: r.4 as usize }))
             .collect(),
     });
-    CURRENT.with(|m| m.borrow_mut().insert((model.to_owned(), version), c.clone()));
+    CURRENT.with(|m| m.borrow_mut().insert(key, c.clone()));
     c
 }
 

@@ -74,5 +74,15 @@ SELECT * FROM persona.segment_transitions('planted', 1, 9);
 SELECT * FROM persona.kmeans_train('empty', '(SELECT user_id, v FROM vecs WHERE false)', 'v', k => 2);
 SELECT round(persona.adjusted_rand_index('{0,0,1,2}', '{0,0,1,1}')::numeric, 6) AS ari, round(persona.normalized_mutual_info('{0,0,1,1}', '{5,5,7,7}')::numeric, 6) AS nmi;
 
+-- A model deleted and trained again (version 1 again) is not confused with
+-- the old one that this session has already used.
+SET client_min_messages = warning;
+SELECT k FROM persona.kmeans_train('again', 'vecs', 'v', k => 2);
+SELECT persona.kmeans_assign('again', v) IS NOT NULL AS assigned FROM vecs WHERE user_id = 1;
+DELETE FROM persona.kmeans_models WHERE name = 'again';
+SELECT k FROM persona.kmeans_train('again', '(SELECT user_id, v[1:2] AS v FROM vecs)', 'v', k => 3);
+RESET client_min_messages;
+SELECT persona.kmeans_assign('again', v[1:2]) BETWEEN 1 AND 3 AS assigned_by_the_new_model FROM vecs WHERE user_id = 1;
+
 DELETE FROM persona.kmeans_models;
 DROP TABLE vecs;
