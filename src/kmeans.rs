@@ -15,7 +15,7 @@
 use std::time::Instant;
 
 use persona_cluster::{
-    assign, choose_k, cluster_spreads, kmeans_plus_plus, normalize_rows, silhouette, Assignment, ClusterError,
+    assign, choose_k, cluster_spreads, kmeans_plus_plus, normalize_rows, random_rows, silhouette, Assignment, ClusterError,
     KMeansConfig, Lloyd, Metric, PassAccumulator,
 };
 use pgrx::prelude::*;
@@ -70,13 +70,13 @@ impl Sampler {
 /// What one read of the source found.
 pub struct Scan {
     /// Keys of the rows used, in read order (every row, in both modes).
-    keys: Vec<i64>,
+    pub keys: Vec<i64>,
     /// All vectors (in memory) or none (passes).
     data: Vec<f32>,
     /// A uniform sample of at most `sample_size` rows (reservoir), for seeding and silhouette.
     sample: Vec<f32>,
     dim: usize,
-    skipped: i64,
+    pub skipped: i64,
     in_memory: bool,
 }
 
@@ -219,20 +219,13 @@ pub struct TrainArgs {
 }
 
 fn seeds(sample_or_data: &[f32], dim: usize, k: usize, a: &TrainArgs, seed: u64) -> Vec<f32> {
-    if a.random_init {
+    let initial = if a.random_init {
         // k distinct rows chosen uniformly, as FAISS and scikit-learn's 'random' do.
-        let n = sample_or_data.len() / dim;
-        let mut rng = Sampler(seed);
-        let mut picked: Vec<usize> = Vec::with_capacity(k);
-        while picked.len() < k {
-            let i = (rng.next() % n as u64) as usize;
-            if !picked.contains(&i) {
-                picked.push(i);
-            }
-        }
-        return picked.iter().flat_map(|&i| sample_or_data[i * dim..(i + 1) * dim].iter().copied()).collect();
-    }
-    run_on_pool(|| kmeans_plus_plus(sample_or_data, dim, k, a.metric, seed)).unwrap_or_else(|e| cluster_error(e))
+        random_rows(sample_or_data, dim, k, a.metric, seed)
+    } else {
+        run_on_pool(|| kmeans_plus_plus(sample_or_data, dim, k, a.metric, seed))
+    };
+    initial.unwrap_or_else(|e| cluster_error(e))
 }
 
 fn converged(previous: Option<f64>, inertia: f64, moved: Option<usize>, tol: f64) -> bool {
@@ -268,13 +261,24 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
                 bad(format!("k range {}..{} needs at least {} rows, got {sample_n}", a.k_min, a.k_max, a.k_min));
             }
             let config = KMeansConfig { k: a.k_min, max_iter: a.max_iter, tol: a.tol, n_init: 1, seed: a.seed, metric: a.metric };
-            let choice = run_on_pool(|| choose_k(&s.sample, dim, a.k_min, k_max, &config)).unwrap_or_else(|e| cluster_error(e));
-            for c in &choice.candidates {
-                pgrx::notice!("kmeans_train: k = {}: inertia {:.4}, silhouette {:.4}", c.k, c.inertia, c.silhouette);
+            // One candidate k per call, so that cancel is noticed between them.
+            let mut best_k = a.k_min;
+            let mut best_silhouette = f64::NEG_INFINITY;
+            for k in a.k_min..=k_max {
+                check_for_interrupts!();
+                let choice = run_on_pool(|| choose_k(&s.sample, dim, k, k, &config)).unwrap_or_else(|e| cluster_error(e));
+                for c in &choice.candidates {
+                    pgrx::notice!("kmeans_train: k = {}: inertia {:.4}, silhouette {:.4}", c.k, c.inertia, c.silhouette);
+                    // Ties go to the smaller k.
+                    if c.silhouette > best_silhouette {
+                        best_silhouette = c.silhouette;
+                        best_k = c.k;
+                    }
+                    candidates.push((c.k, c.inertia, c.silhouette));
+                }
             }
-            candidates = choice.candidates.iter().map(|c| (c.k, c.inertia, c.silhouette)).collect();
-            pgrx::notice!("kmeans_train: chose k = {} by silhouette on {sample_n} rows", choice.best_k);
-            choice.best_k
+            pgrx::notice!("kmeans_train: chose k = {best_k} by silhouette on {sample_n} rows");
+            best_k
         }
     };
 
@@ -381,12 +385,4 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
         seconds: started.elapsed().as_secs_f64(),
     };
     (s, trained)
-}
-
-pub fn keys_of(s: &Scan) -> &[i64] {
-    &s.keys
-}
-
-pub fn skipped_of(s: &Scan) -> i64 {
-    s.skipped
 }

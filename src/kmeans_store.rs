@@ -11,7 +11,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use crate::errors::raise;
-use crate::kmeans::{cluster_error, keys_of, parse_metric, skipped_of, train, TrainArgs};
+use crate::kmeans::{cluster_error, parse_metric, train, TrainArgs};
 
 pub struct Trained {
     pub k: usize,
@@ -56,11 +56,7 @@ fn literal(s: &str) -> String {
 /// Segment ids for the new centroids: the previous version's id of the
 /// centroid each one takes over (optimal matching by distance), fresh ids for
 /// the rest; for a first version, 1 for the largest segment, 2 for the next.
-fn segment_ids(model: &str, t: &Trained, metric: Metric) -> Vec<i32> {
-    let mut sizes = vec![0u64; t.k];
-    for a in &t.assignments {
-        sizes[a.label as usize] += 1;
-    }
+fn segment_ids(model: &str, t: &Trained, sizes: &[i64], metric: Metric) -> Vec<i32> {
     let old: Vec<(i32, Vec<f32>)> = Spi::connect(|c| {
         c.select(
             "SELECT c.segment, c.centroid FROM persona.kmeans_centroids c JOIN persona.kmeans_models m USING (name, version)
@@ -138,7 +134,11 @@ fn distinctive_words(texts: &str, keys: &[i64], t: &Trained, ids: &[i32]) -> Has
 
 #[allow(clippy::too_many_arguments)]
 fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &TrainArgs, params: serde_json::Value, keys: &[i64], skipped: i64, t: &Trained, texts: Option<&str>) -> i32 {
-    let ids = segment_ids(model, t, args.metric);
+    let mut sizes = vec![0i64; t.k];
+    for a in &t.assignments {
+        sizes[a.label as usize] += 1;
+    }
+    let ids = segment_ids(model, t, &sizes, args.metric);
     let version = Spi::get_one_with_args::<i32>(
         "SELECT coalesce(max(version), 0) + 1 FROM persona.kmeans_models WHERE name = $1",
         &[model.into()],
@@ -176,10 +176,6 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
         ],
     )
     .unwrap_or_else(|e| spi_err("write persona.kmeans_models", e));
-    let mut sizes = vec![0i64; t.k];
-    for a in &t.assignments {
-        sizes[a.label as usize] += 1;
-    }
     let words = texts.map(|tx| distinctive_words(tx, keys, t, &ids)).unwrap_or_default();
     for i in 0..t.k {
         let (median, scale) = t.spreads[i].as_ref().map(|s| (s.median, s.scale)).unwrap_or((0.0, 0.0));
@@ -386,7 +382,7 @@ fn kmeans_train(
     );
     let budget = crate::gucs::kmeans_work_mem_bytes();
     let (scan, trained) = train(&query, &args, budget);
-    let keys = keys_of(&scan);
+    let keys = &scan.keys;
     if keys.is_empty() {
         pgrx::notice!("kmeans_train: no rows with a vector in the source; nothing trained");
         return TableIterator::once((0, 0, 0.0, None, 0, 0, "none".to_owned(), 0.0));
@@ -396,7 +392,7 @@ fn kmeans_train(
         "n_init": n_init, "max_iter": max_iter, "tol": tol, "seed": seed, "sample_size": sample_size, "init": init,
         "texts": texts, "work_mem_bytes": budget,
     });
-    let version = store(model, &source_text, &query, profiles, &args, params, keys, skipped_of(&scan), &trained, texts_from.as_deref());
+    let version = store(model, &source_text, &query, profiles, &args, params, keys, scan.skipped, &trained, texts_from.as_deref());
     TableIterator::once((
         version,
         trained.k as i32,

@@ -135,6 +135,8 @@ SELECT * FROM persona.build_profiles('x', 'events', half_life => '-1 day');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.build_profiles('x', 'events', event_weights => '{"view": "a lot"}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM persona.build_profiles('x', 'events', text_weight => 2);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.build_profiles('x', 'events', active_days => 90, lapsed_days => 30);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.refresh_profiles('no_such_profiles');

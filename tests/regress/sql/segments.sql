@@ -63,9 +63,17 @@ SELECT * FROM persona.kmeans_train('x', '(SELECT 7 AS user_id, ''{1,NaN}''::real
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.kmeans_train('x', 'vecs', 'v', metric => 'manhattan');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM persona.kmeans_train('x', 'vecs', 'v', init => 'forgy');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM persona.kmeans_train('x', 'vecs', 'v', n_init => 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM persona.kmeans_train('x');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.kmeans_train('x', profiles => 'no_such_profiles');
 \echo :LAST_ERROR_SQLSTATE
 SELECT persona.kmeans_assign('no_such_model', '{1,2}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT persona.kmeans_assign('planted', array_fill(NULL::real, ARRAY[16]));
 \echo :LAST_ERROR_SQLSTATE
 SELECT persona.kmeans_assign('planted', '{1,2}');
 \echo :LAST_ERROR_SQLSTATE
