@@ -1,7 +1,7 @@
 //! `persona.kmeans_train()`: segments of users, trained in the database.
 //!
-//! The maths is `persona-cluster`; this layer reads (key, vector) rows from a
-//! table or query through a cursor, runs one Lloyd iteration at a time on the
+//! The maths is `persona-cluster`; this layer streams (key, vector) rows from
+//! a table or query (`vector_scan`, straight out of the executor), runs one Lloyd iteration at a time on the
 //! per-backend thread pool, checks for interrupts and reports a NOTICE
 //! between iterations, and writes a new version of the model at the end, in
 //! the caller's transaction: a cancelled training leaves earlier versions as
@@ -24,9 +24,10 @@ use pgrx::PgSqlErrorCode;
 use crate::errors::raise;
 use crate::kmeans_store::Trained;
 use crate::runtime::run_on_pool;
+use crate::vector_scan::scan_vectors;
 
-/// Rows fetched from the source per cursor fetch.
-const FETCH_ROWS: libc::c_long = 10_000;
+/// Rows handed to the thread pool at a time in the passes mode.
+const CHUNK_ROWS: usize = 10_000;
 
 pub fn cluster_error(e: ClusterError) -> ! {
     let code = match e {
@@ -81,7 +82,7 @@ pub struct Scan {
 }
 
 /// Checks one row's vector; ERROR naming the row's key when it cannot be used.
-fn check_row(key: i64, v: Vec<f32>, dim: &mut usize, metric: Metric) -> Vec<f32> {
+fn check_row(key: i64, v: &[f32], dim: &mut usize, metric: Metric) {
     if *dim == 0 {
         *dim = v.len();
     }
@@ -101,8 +102,7 @@ fn check_row(key: i64, v: Vec<f32>, dim: &mut usize, metric: Metric) -> Vec<f32>
             None,
         );
     }
-    let out = v;
-    if metric == Metric::Cosine && out.iter().all(|&x| x == 0.0) {
+    if metric == Metric::Cosine && v.iter().all(|&x| x == 0.0) {
         raise(
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
             format!("vector of key {key} is all zeros, which has no direction for metric 'cosine'"),
@@ -110,99 +110,67 @@ fn check_row(key: i64, v: Vec<f32>, dim: &mut usize, metric: Metric) -> Vec<f32>
             Some("Filter out zero vectors, or use metric => 'l2'."),
         );
     }
-    out
-}
-
-/// Runs `each` on every batch of (key, vector) rows of the source.
-fn for_each_batch(query: &str, mut each: impl FnMut(Vec<(i64, Vec<f32>)>, i64)) {
-    Spi::connect(|client| {
-        let mut cursor = client.open_cursor(query, &[]);
-        loop {
-            check_for_interrupts!();
-            let batch = cursor.fetch(FETCH_ROWS).unwrap_or_else(|e| {
-                raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, "cannot read the source".to_owned(), Some(e.to_string()), None)
-            });
-            if batch.is_empty() {
-                break;
-            }
-            let mut rows = Vec::with_capacity(batch.len());
-            let mut skipped = 0;
-            for row in batch {
-                let key = row.get::<i64>(1).ok().flatten();
-                let v = row.get::<Array<'_, f32>>(2).ok().flatten();
-                match (key, v) {
-                    (Some(k), Some(v)) => {
-                        // Borrowed without a copy per element when there are no NULLs.
-                        let v = match v.as_slice() {
-                            Ok(slice) if !v.contains_nulls() => slice.to_vec(),
-                            _ => raise(
-                                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                                format!("vector of key {k} has NULL elements"),
-                                None,
-                                None,
-                            ),
-                        };
-                        rows.push((k, v))
-                    }
-                    _ => skipped += 1,
-                }
-            }
-            each(rows, skipped);
-        }
-    });
 }
 
 fn scan(query: &str, metric: Metric, budget_bytes: usize, sample_size: usize, seed: u64) -> Scan {
     let mut s = Scan { keys: Vec::new(), data: Vec::new(), sample: Vec::new(), dim: 0, skipped: 0, in_memory: true };
     let mut rng = Sampler(seed ^ 0x5EED);
     let mut seen = 0u64;
-    for_each_batch(query, |rows, skipped| {
-        s.skipped += skipped;
-        for (key, v) in rows {
-            let mut dim = s.dim;
-            let mut v = check_row(key, v, &mut dim, metric);
-            s.dim = dim;
-            if metric == Metric::Cosine {
-                let _ = normalize_rows(&mut v, dim);
+    let mut row = Vec::new();
+    s.skipped = scan_vectors(query, &mut |key, v| {
+        check_row(key, v, &mut s.dim, metric);
+        let dim = s.dim;
+        row.clear();
+        row.extend_from_slice(v);
+        if metric == Metric::Cosine {
+            let _ = normalize_rows(&mut row, dim);
+        }
+        s.keys.push(key);
+        seen += 1;
+        // Reservoir sample (algorithm R), deterministic for the seed.
+        if (seen as usize) <= sample_size {
+            s.sample.extend_from_slice(&row);
+        } else {
+            let j = (rng.next() % seen) as usize;
+            if j < sample_size {
+                s.sample[j * dim..(j + 1) * dim].copy_from_slice(&row);
             }
-            s.keys.push(key);
-            seen += 1;
-            // Reservoir sample (algorithm R), deterministic for the seed.
-            if (seen as usize) <= sample_size {
-                s.sample.extend_from_slice(&v);
+        }
+        if s.in_memory {
+            if (s.data.len() + dim) * 4 > budget_bytes {
+                s.in_memory = false;
+                s.data = Vec::new();
             } else {
-                let j = (rng.next() % seen) as usize;
-                if j < sample_size {
-                    s.sample[j * dim..(j + 1) * dim].copy_from_slice(&v);
-                }
-            }
-            if s.in_memory {
-                if (s.data.len() + dim) * 4 > budget_bytes {
-                    s.in_memory = false;
-                    s.data = Vec::new();
-                } else {
-                    s.data.extend_from_slice(&v);
-                }
+                s.data.extend_from_slice(&row);
             }
         }
     });
     s
 }
 
-/// Reads the source again and hands each batch's vectors (checked,
-/// normalised for cosine) to `each`, for the passes mode.
+/// Reads the source again and hands its vectors (checked, normalised for
+/// cosine) to `each` in chunks of `CHUNK_ROWS`, for the passes mode.
 fn for_each_chunk(query: &str, metric: Metric, dim: usize, mut each: impl FnMut(&[f32])) {
-    for_each_batch(query, |rows, _| {
-        let mut chunk = Vec::with_capacity(rows.len() * dim);
-        let mut d = dim;
-        for (key, v) in rows {
-            chunk.extend(check_row(key, v, &mut d, metric));
-        }
+    let mut chunk = Vec::with_capacity(CHUNK_ROWS * dim);
+    let mut d = dim;
+    let mut flush = |chunk: &mut Vec<f32>| {
         if metric == Metric::Cosine {
-            let _ = normalize_rows(&mut chunk, dim);
+            let _ = normalize_rows(chunk, dim);
         }
-        each(&chunk);
+        each(chunk);
+        chunk.clear();
+    };
+    scan_vectors(query, &mut |key, v| {
+        check_row(key, v, &mut d, metric);
+        chunk.extend_from_slice(v);
+        if chunk.len() >= CHUNK_ROWS * dim {
+            flush(&mut chunk);
+            check_for_interrupts!();
+        }
     });
+    if !chunk.is_empty() {
+        flush(&mut chunk);
+    }
 }
 
 pub struct TrainArgs {
@@ -236,6 +204,7 @@ fn converged(previous: Option<f64>, inertia: f64, moved: Option<usize>, tol: f64
 pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained) {
     let started = Instant::now();
     let s = scan(query, a.metric, budget_bytes, a.sample_size, a.seed);
+    let read_seconds = started.elapsed().as_secs_f64();
     let n = s.keys.len();
     if s.skipped > 0 {
         pgrx::notice!("kmeans_train: skipped {} rows with a NULL key or vector", s.skipped);
@@ -243,18 +212,16 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
     if n == 0 {
         return (s, Trained::empty());
     }
+    if let Some(k) = a.k.filter(|&k| k > n) {
+        bad(format!("k ({k}) is greater than the number of rows ({n})"));
+    }
     let dim = s.dim;
     let mode = if s.in_memory { "in_memory" } else { "passes" };
-    pgrx::notice!("kmeans_train: {n} rows of {dim} dimensions, {mode}");
+    pgrx::notice!("kmeans_train: {n} rows of {dim} dimensions read in {read_seconds:.3} s, {mode}");
     let sample_n = s.sample.len() / dim;
     let mut candidates = Vec::new();
     let k = match a.k {
-        Some(k) => {
-            if k > n {
-                bad(format!("k ({k}) is greater than the number of rows ({n})"));
-            }
-            k
-        }
+        Some(k) => k,
         None => {
             let k_max = a.k_max.min(sample_n);
             if k_max < a.k_min {
@@ -358,6 +325,7 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
         inertia = all.iter().map(|x| if a.metric == Metric::L2 { f64::from(x.distance).powi(2) } else { f64::from(x.distance) }).sum();
         all
     };
+    pgrx::debug1!("kmeans_train: assigned every row at {:.3} s", started.elapsed().as_secs_f64());
     let labels: Vec<u32> = assignments.iter().map(|x| x.label).collect();
     let distances: Vec<f32> = assignments.iter().map(|x| x.distance).collect();
     let spreads = cluster_spreads(&labels, &distances, k).unwrap_or_else(|e| cluster_error(e));
@@ -371,6 +339,7 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
     } else {
         None
     };
+    pgrx::debug1!("kmeans_train: spreads and silhouette done at {:.3} s", started.elapsed().as_secs_f64());
     let trained = Trained {
         k,
         dim,

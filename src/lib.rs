@@ -19,6 +19,7 @@ mod models;
 mod runtime;
 mod similarity;
 mod text;
+mod vector_scan;
 mod vectors;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -92,5 +92,29 @@ SELECT k FROM persona.kmeans_train('again', '(SELECT user_id, v[1:2] AS v FROM v
 RESET client_min_messages;
 SELECT persona.kmeans_assign('again', v[1:2]) BETWEEN 1 AND 3 AS assigned_by_the_new_model FROM vecs WHERE user_id = 1;
 
+-- Vectors are read straight out of the executor in every form Postgres
+-- stores them: short (1-byte header, the 16-d ones above), plain, compressed
+-- in line and out of line (TOAST); NULL elements are an ERROR naming the key.
+SELECT setseed(0.5);
+CREATE TABLE wide (user_id bigint, v real[]);
+INSERT INTO wide SELECT i, array_fill((i % 2 * 10)::real + 1, ARRAY[1000]) FROM generate_series(1, 10) i;
+INSERT INTO wide SELECT 100 + i, ARRAY(SELECT (i % 2 * 10 + 1 + random())::real FROM generate_series(1, 1000)) FROM generate_series(1, 10) i;
+INSERT INTO wide SELECT 200 + i, ARRAY(SELECT (i % 2 * 10 + 1 + random())::real FROM generate_series(1, 64)) FROM generate_series(1, 10) i;
+SELECT count(*) FILTER (WHERE pg_column_compression(v) IS NOT NULL) AS compressed,
+       -- Too big to stay in line (> 2032 bytes) and not compressed: out of line.
+       count(*) FILTER (WHERE pg_column_size(v) > 2032 AND pg_column_compression(v) IS NULL) AS out_of_line,
+       count(*) FILTER (WHERE pg_column_size(v) BETWEEN 127 AND 2032) AS plain
+FROM wide;
+SET client_min_messages = warning;
+SELECT k, rows FROM persona.kmeans_train('wide', '(SELECT user_id, v FROM wide WHERE cardinality(v) = 64)', 'v', k => 2, metric => 'l2');
+SELECT k, rows FROM persona.kmeans_train('wide1000', '(SELECT user_id, v FROM wide WHERE cardinality(v) = 1000)', 'v', k => 2, metric => 'l2');
+RESET client_min_messages;
+SELECT persona.adjusted_rand_index(array_agg(m.segment ORDER BY m.user_id), array_agg((m.user_id % 2)::int ORDER BY m.user_id)) AS ari_1000
+FROM persona.segment_members m WHERE m.model = 'wide1000';
+INSERT INTO wide VALUES (999, array_fill(1::real, ARRAY[999]) || NULL::real);
+SELECT * FROM persona.kmeans_train('wide_null', '(SELECT * FROM wide WHERE cardinality(v) = 1000)', 'v', k => 2, metric => 'l2');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE wide;
+
 DELETE FROM persona.kmeans_models;
 DROP TABLE vecs;
