@@ -228,3 +228,56 @@ COMMENT ON COLUMN persona.top_outliers.anomaly_score IS 'Robust z-score, 3 or mo
 COMMENT ON COLUMN persona.top_outliers.version IS 'Current model version.';
 COMMENT ON COLUMN persona.top_outliers.rank IS 'Rank by anomaly score within the model, 1 = most unusual.';
 COMMENT ON FUNCTION persona._delete_assignments() IS 'Internal: trigger that deletes the assignments of a deleted model version.';
+
+-- Recommendations.
+COMMENT ON TABLE persona.recommender_models IS
+  'Recommender models trained by persona.train_recommender(): one row per name with its method, sources, parameters and size. Deleting a row deletes its items.';
+COMMENT ON COLUMN persona.recommender_models.name IS 'Name given to persona.train_recommender(); the model argument of persona.recommend() (NULL there means the newest model).';
+COMMENT ON COLUMN persona.recommender_models.method IS 'ease (EASE item-item weights plus transitions), knn (item-kNN plus transitions) or vectors (inner product of unit user and item vectors).';
+COMMENT ON COLUMN persona.recommender_models.sources IS 'The sources and column names it was trained from; recommend() reads users'' events, vectors, profiles and segments from them live.';
+COMMENT ON COLUMN persona.recommender_models.parameters IS 'Every model parameter, defaults included (lambda, neighbours, half_life, transition_weight, ...).';
+COMMENT ON COLUMN persona.recommender_models.users IS 'Users with events at training time.';
+COMMENT ON COLUMN persona.recommender_models.items IS 'Items in the catalogue: from events, items and item vectors.';
+COMMENT ON COLUMN persona.recommender_models.interactions IS 'Events read (rows with a NULL user or item are skipped).';
+COMMENT ON COLUMN persona.recommender_models.seconds IS 'Training time, reading and writing included.';
+COMMENT ON COLUMN persona.recommender_models.created_at IS 'When it was trained.';
+COMMENT ON COLUMN persona.recommender_models.created_by IS 'Who trained it.';
+COMMENT ON TABLE persona.recommender_items IS
+  'The catalogue of a recommender model, one row per item: popularity, category, its strongest neighbours under the model and under transitions (sparse top-N, best first), and its vectors.';
+COMMENT ON COLUMN persona.recommender_items.model IS 'Recommender model name.';
+COMMENT ON COLUMN persona.recommender_items.item_id IS 'The item id.';
+COMMENT ON COLUMN persona.recommender_items.popularity IS 'Distinct users with an event on the item at training time.';
+COMMENT ON COLUMN persona.recommender_items.category IS 'Category from the items source (category_col), for the categories filter.';
+COMMENT ON COLUMN persona.recommender_items.neighbours IS 'Items with the largest positive weight from this item (EASE B[i, j] or item-kNN cosine), best first, at most the neighbours parameter.';
+COMMENT ON COLUMN persona.recommender_items.weights IS 'Weights of neighbours, in the same order.';
+COMMENT ON COLUMN persona.recommender_items.next_items IS 'Items that most often follow this one within transition_window events, best first.';
+COMMENT ON COLUMN persona.recommender_items.next_weights IS 'Row-normalised, decayed transition weights of next_items.';
+COMMENT ON COLUMN persona.recommender_items.embedding IS 'Item vector of the vectors method (from item_vectors); NULL otherwise.';
+COMMENT ON COLUMN persona.recommender_items.text_vec IS 'Text embedding of the item (item_text_col), for cold-start users and items without interactions.';
+COMMENT ON TABLE persona.recommendation_lists IS
+  'Lists written by persona.recommend_all(): one row per (model, user), items best first. Read it through the view persona.recommendations.';
+COMMENT ON COLUMN persona.recommendation_lists.model IS 'Recommender model name.';
+COMMENT ON COLUMN persona.recommendation_lists.user_id IS 'The user.';
+COMMENT ON COLUMN persona.recommendation_lists.items IS 'Recommended item ids, best first.';
+COMMENT ON COLUMN persona.recommendation_lists.scores IS 'Scores of items, in the same order.';
+COMMENT ON COLUMN persona.recommendation_lists.reasons IS 'Reasons of items, in the same order.';
+COMMENT ON COLUMN persona.recommendation_lists.computed_at IS 'When recommend_all() wrote the list.';
+COMMENT ON VIEW persona.recommendations IS
+  'Top-k recommendations of every user from the last persona.recommend_all() of each model: one row per (model, user, rank). Stable columns: model, user_id, rank, item_id, score, reason, computed_at.';
+COMMENT ON COLUMN persona.recommendations.model IS 'Recommender model name.';
+COMMENT ON COLUMN persona.recommendations.user_id IS 'The user.';
+COMMENT ON COLUMN persona.recommendations.rank IS '1 = best.';
+COMMENT ON COLUMN persona.recommendations.item_id IS 'The recommended item.';
+COMMENT ON COLUMN persona.recommendations.score IS 'Ranking score (model score; cosine for text; user count for popularity).';
+COMMENT ON COLUMN persona.recommendations.reason IS 'Why the item was chosen, in words.';
+COMMENT ON COLUMN persona.recommendations.computed_at IS 'When recommend_all() wrote the list.';
+COMMENT ON FUNCTION persona.train_recommender(text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, text, jsonb) IS
+  'Trains a recommender (method ease, knn or vectors) from events (and optional items, users, profiles, segments, user and item vectors) and stores it in persona.recommender_models and persona.recommender_items, replacing a model of that name. options: lambda, neighbours, shrink, half_life, transition_weight, transition_window, transition_decay, transition_half_life, text_weight, max_items.';
+COMMENT ON FUNCTION persona.recommend(bigint, integer, text, boolean, text[], text) IS
+  'Top k (1-1000) items for one user with a score and a reason: history through the model, else review/search text, else segment popularity, else global popularity. exclude_seen leaves out items in the user''s events; categories and filter (a SQL predicate on the items source) apply before ranking. Unknown user: no rows and a NOTICE.';
+COMMENT ON FUNCTION persona.similar_items(bigint, integer, text) IS
+  'Up to k (1-1000) items most like one item: its model neighbours, then nearest by item vector or text embedding (so new items have neighbours). Unknown item: no rows and a NOTICE.';
+COMMENT ON FUNCTION persona.recommend_all(integer, text, boolean, text[], text, integer) IS
+  'Top k for every user the model knows into persona.recommendation_lists (view persona.recommendations), batch_size users per block (blocked matrix products for the vectors method), with progress NOTICEs and cancel between blocks. Same lists as persona.recommend().';
+COMMENT ON FUNCTION persona.evaluate_recommendations(text, integer) IS
+  'Time-ordered leave-last-out check of a model: each user''s last event is held out, the model is refitted with its parameters on the rest, and HR@k, NDCG@k, recall@k and catalogue coverage are returned for the model and for popularity.';

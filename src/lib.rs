@@ -16,6 +16,7 @@ mod item2vec;
 mod kmeans;
 mod kmeans_store;
 mod models;
+mod recommend;
 mod runtime;
 mod similarity;
 mod text;
@@ -63,6 +64,8 @@ extension_sql_file!(
     name = "segments",
     requires = ["profiles", kmeans_store::kmeans_nearest]
 );
+// Recommendation tables and the view persona.recommendations.
+extension_sql_file!("../sql/recommend.sql", name = "recommend", requires = ["segments"]);
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 
