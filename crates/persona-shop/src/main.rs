@@ -1,0 +1,99 @@
+//! persona-shop: writes the demo shop as CSV files.
+//!
+//!   persona-shop --users 20000 --seed 1 --reviews data/womens_clothing_reviews.csv.gz --out DIR
+//!
+//! Writes DIR/items.csv, users.csv, events.csv, searches.csv, reviews.csv and personas.csv
+//! (the planted truth, which a pipeline must not read). Files are written under temporary
+//! names and renamed at the end, so a directory never holds a partial shop.
+
+use persona_shop::{generate, Catalogue, Config, Persona, Sinks};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "usage: persona-shop [--users N (20000)] [--seed S (1)] \
+[--reviews PATH (data/womens_clothing_reviews.csv.gz)] [--threads N (0: one per CPU)] --out DIR";
+
+const FILES: [&str; 6] = ["items", "users", "events", "searches", "reviews", "personas"];
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("persona-shop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut cfg = Config { users: 20_000, seed: 1, threads: 0 };
+    let mut reviews = PathBuf::from("data/womens_clothing_reviews.csv.gz");
+    let mut out: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value\n{USAGE}"));
+        match a.as_str() {
+            "--users" => cfg.users = parse(&value("--users")?, "--users")?,
+            "--seed" => cfg.seed = parse(&value("--seed")?, "--seed")?,
+            "--threads" => cfg.threads = parse(&value("--threads")?, "--threads")?,
+            "--reviews" => reviews = PathBuf::from(value("--reviews")?),
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ => return Err(format!("unknown argument {a}\n{USAGE}")),
+        }
+    }
+    let out = out.ok_or_else(|| format!("--out is required\n{USAGE}"))?;
+    if cfg.users == 0 {
+        return Err("--users must be at least 1".into());
+    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+
+    let t0 = Instant::now();
+    let cat = Catalogue::from_reviews_gz(&reviews, cfg.seed).map_err(|e| e.to_string())?;
+    let tmp = |name: &str| out.join(format!("{name}.csv.tmp"));
+    let mut writers: Vec<BufWriter<File>> = FILES
+        .iter()
+        .map(|f| File::create(tmp(f)).map(|file| BufWriter::with_capacity(1 << 20, file)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    let stats = {
+        let [items, users, events, searches, reviews, personas] = &mut writers[..] else { unreachable!() };
+        generate(&cat, &cfg, Sinks { items, users, events, searches, reviews, personas }).map_err(|e| e.to_string())?
+    };
+    for w in writers.iter_mut() {
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    drop(writers);
+    for f in FILES {
+        std::fs::rename(tmp(f), out.join(format!("{f}.csv"))).map_err(|e| e.to_string())?;
+    }
+    let shares: Vec<String> = Persona::ALL
+        .iter()
+        .map(|p| format!("{} {}", p.name(), stats.per_persona[*p as usize]))
+        .collect();
+    eprintln!(
+        "persona-shop: {} items, {} users ({}), {} events ({} views, {} carts, {} purchases), {} searches, {} reviews in {:.1} s -> {}",
+        stats.items,
+        stats.users,
+        shares.join(", "),
+        stats.events,
+        stats.views,
+        stats.carts,
+        stats.purchases,
+        stats.searches,
+        stats.reviews,
+        t0.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn parse<T: std::str::FromStr>(s: &str, name: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{name}: not a number: {s}"))
+}
