@@ -27,6 +27,7 @@ bench: install
 	bench/profiles.sh
 	bench/kmeans.sh
 	bench/kmeans_reviews.sh
+	bench/recommend.sh
 
 clean-state:
 	scripts/cluster.sh stop demo || true

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Recommendations: quality and speed, each in one run.
+#
+#   bench/recommend.sh [quality|speed|all] [SAMPLE]      (defaults: all, 200)
+#
+# quality: Amazon Beauty (../shared/data/amazon-beauty-seq/Beauty.txt, position
+#   as time) and MovieLens 100K (../shared/data/ml-100k, ratings >= 4) loaded
+#   into tables; persona.evaluate_recommendations (each user's last event held
+#   out, the model refitted on everything before it, full ranking over all
+#   items, the user's own items excluded) for persona's default model (EASE +
+#   recency + transitions), plain EASE and item-kNN trained in SQL, and
+#   popularity; then popularity, item-kNN and EASE in numpy/scipy
+#   (bench/recommend_baselines.py) on the same events and protocol. Skipped
+#   when ../shared is absent.
+# speed: 100,000 users x 50,000 items, 64-dimensional random vectors:
+#   persona.recommend_all (top 10 for every user) against one persona.recommend()
+#   query per user and one plain SQL ORDER BY persona.cosine_similarity(...)
+#   LIMIT 10 query per user, in the same run. The per-user methods run on SAMPLE
+#   users and are extrapolated to all users; their lists are compared with
+#   recommend_all's on the sample.
+# Needs a release install (make install) and numpy/scipy at $PERSONA_PYREF.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+WHAT=${1:-all}; SAMPLE=${2:-200}
+PORT=${PERSONA_BENCH_PORT:-55497}; CLUSTER=${PERSONA_BENCH_CLUSTER:-bench}
+PYREF=${PERSONA_PYREF:-/opt/persona-pyref}
+SHARED=$(cd .. && pwd)/shared/data
+scripts/cluster.sh start "$CLUSTER" "$PORT"
+PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
+work=$PERSONA_STATE/bench-recommend; mkdir -p "$work"; chmod 777 "$work"
+fresh_db() { "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; "${PSQL[@]}" -d "$1" -c "CREATE EXTENSION persona"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+quality() {
+    local name=$1 file=$2 db=persona_bench_rec_$3
+    fresh_db "$db"
+    "${PSQL[@]}" -d "$db" -c "CREATE TABLE events (user_id int, item_id int, ts float8)" -c "\\copy events FROM '$file'" \
+        -c "CREATE INDEX ON events (user_id)" -c "ANALYZE events"
+    local stats
+    stats=$("${PSQL[@]}" -d "$db" -At -F ' ' -c "SELECT count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM events")
+    echo
+    echo "$name: $stats (users, items, events); HR@10 / NDCG@10 / coverage, full ranking, last event held out"
+    printf '  %-44s %8s %8s %8s %9s\n' method HR@10 NDCG@10 coverage seconds
+    local spec model method opts label t0 out
+    for spec in "persona|ease|{}|persona default (EASE + recency + transitions)" \
+                "persona_ease|ease|{\"transition_weight\": 0, \"half_life\": 0}|persona EASE alone (lambda 200, top 200)" \
+                "persona_knn|knn|{\"transition_weight\": 0, \"half_life\": 0}|persona item-kNN alone (top 200)"; do
+        IFS='|' read -r model method opts label <<<"$spec"
+        t0=$(now)
+        out=$("${PSQL[@]}" -d "$db" -At -F ' ' -c "SET client_min_messages = warning" \
+            -c "SELECT 1 FROM persona.train_recommender('$model', 'events', time_col => 'ts', method => '$method', options => '$opts')" \
+            -c "SELECT method, hit_rate, ndcg, coverage FROM persona.evaluate_recommendations('$model', 10)")
+        # evaluate refits the model on the training events: seconds cover training + evaluation.
+        awk -v l="$label" -v s="$(since "$t0")" '$1 != "popularity" { printf "  %-44s %8.4f %8.4f %8.4f %9s\n", l " [SQL]", $(NF-2), $(NF-1), $NF, s }' <<<"$out"
+        [ "$model" = persona ] && awk '$1 == "popularity" { printf "  %-44s %8.4f %8.4f %8.4f\n", "popularity [SQL]", $2, $3, $4 }' <<<"$out"
+    done
+    "$PYREF/bin/python" bench/recommend_baselines.py "$file" 200 200 \
+        | awk '{ printf "  %-44s %8.4f %8.4f %8.4f %9s\n", $1 " [numpy]", $2, $3, $4, $5 }'
+    "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+}
+
+if [ "$WHAT" = quality ] || [ "$WHAT" = all ]; then
+    if [ ! -f "$SHARED/amazon-beauty-seq/Beauty.txt" ] || [ ! -f "$SHARED/ml-100k/ml-100k.inter" ]; then
+        echo "SKIP quality: $SHARED/amazon-beauty-seq/Beauty.txt or $SHARED/ml-100k/ml-100k.inter not found"
+    else
+        awk '{ for (i = 2; i <= NF; i++) print $1 "\t" $i "\t" i }' "$SHARED/amazon-beauty-seq/Beauty.txt" >"$work/beauty.tsv"
+        awk -F '\t' 'NR > 1 && $3 >= 4 { print $1 "\t" $2 "\t" $4 }' "$SHARED/ml-100k/ml-100k.inter" >"$work/ml100k.tsv"
+        quality "Amazon Beauty" "$work/beauty.tsv" beauty
+        quality "MovieLens 100K (ratings >= 4)" "$work/ml100k.tsv" ml
+        echo "  published full-ranking figures on Beauty (S3-Rec paper): PopRec HR@10 0.0152; SASRec HR@10 0.0605, NDCG@10 0.0318"
+    fi
+fi
+
+if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
+    USERS=${PERSONA_BENCH_USERS:-100000}; ITEMS=${PERSONA_BENCH_ITEMS:-50000}; DIM=64
+    db=persona_bench_rec_speed
+    fresh_db "$db"
+    sql() { "${PSQL[@]}" -d "$db" -At "$@"; }
+    log "making $USERS user and $ITEMS item vectors of $DIM dimensions"
+    sql -c "SELECT setseed(0.17)" \
+        -c "CREATE TABLE item_vecs AS SELECT i AS item_id, ARRAY(SELECT (random() - 0.5)::real FROM generate_series(1, $DIM) d WHERE i > 0) AS v FROM generate_series(1, $ITEMS) i" \
+        -c "CREATE TABLE user_vecs AS SELECT u AS user_id, ARRAY(SELECT (random() - 0.5)::real FROM generate_series(1, $DIM) d WHERE u > 0) AS v FROM generate_series(1, $USERS) u" \
+        -c "ALTER TABLE user_vecs ADD PRIMARY KEY (user_id)" -c "VACUUM ANALYZE item_vecs" -c "VACUUM ANALYZE user_vecs"
+    t0=$(now)
+    sql -c "SET client_min_messages = warning" \
+        -c "SELECT 1 FROM persona.train_recommender('speed', method => 'vectors', user_vectors => 'user_vecs', item_vectors => 'item_vecs')" >/dev/null
+    train_s=$(since "$t0")
+    # recommend_all: three runs, median.
+    for run in 1 2 3; do
+        t0=$(now)
+        sql -c "SET client_min_messages = warning" -c "SELECT 1 FROM persona.recommend_all(10, 'speed')" >/dev/null
+        since "$t0" >>"$work/all_s"; echo >>"$work/all_s"
+    done
+    all_s=$(sort -n "$work/all_s" | awk '{ a[NR] = $1 } END { print a[2] }'); rm -f "$work/all_s"
+    # Per-user queries on a sample: one statement per user, in one session
+    # (the first call, which loads the model, is not timed).
+    sql -c "SELECT user_id FROM user_vecs ORDER BY hashint4(user_id) LIMIT $SAMPLE" >"$work/sample"
+    {
+        echo "SELECT count(*) FROM persona.recommend(1, 10, 'speed');"
+        echo "\\timing on"
+        awk '{ print "SELECT item_id, score FROM persona.recommend(" $1 ", 10, '"'"'speed'"'"');" }' "$work/sample"
+    } >"$work/per_user.sql"
+    {
+        echo "\\timing on"
+        awk '{ print "SELECT item_id, persona.cosine_similarity(i.v, u.v) AS score FROM item_vecs i, (SELECT v FROM user_vecs WHERE user_id = " $1 ") u ORDER BY 2 DESC, 1 LIMIT 10;" }' "$work/sample"
+    } >"$work/plain.sql"
+    per_user() {
+        local file=$1 out=$2
+        "${PSQL[@]}" -d "$db" -At -F ' ' -f "$file" >"$out"
+        grep '^Time:' "$out" | awk '{ print $2 }' | sort -n >"$out.ms"
+        awk '{ s += $1; a[NR] = $1 } END { printf "%.3f %.3f", a[int((NR + 1) / 2)], s / NR }' "$out.ms"
+    }
+    t0=$(now); read -r rec_med rec_mean < <(per_user "$work/per_user.sql" "$work/per_user.out"); rec_wall=$(since "$t0")
+    t0=$(now); read -r sql_med sql_mean < <(per_user "$work/plain.sql" "$work/plain.out"); sql_wall=$(since "$t0")
+    # Exactness on the sample: the same 10 items in the same order, and scores.
+    sql -c "CREATE TABLE sample_ids (user_id int)" -c "\\copy sample_ids FROM '$work/sample'"
+    agree=$(sql -F ' ' -c "
+        WITH a AS (SELECT s.user_id, r.item_id, r.score, row_number() OVER (PARTITION BY s.user_id ORDER BY r.score DESC, r.item_id) AS rank
+                   FROM sample_ids s, persona.recommend(s.user_id, 10, 'speed') r),
+             b AS (SELECT s.user_id, x.item_id, x.score, x.rank FROM sample_ids s,
+                   LATERAL (SELECT item_id, persona.cosine_similarity(i.v, u.v) AS score, row_number() OVER (ORDER BY persona.cosine_similarity(i.v, u.v) DESC, item_id) AS rank
+                            FROM item_vecs i, (SELECT v FROM user_vecs WHERE user_id = s.user_id) u ORDER BY 2 DESC, 1 LIMIT 10) x),
+             c AS (SELECT r.user_id, r.item_id, r.score, r.rank FROM persona.recommendations r JOIN sample_ids USING (user_id) WHERE r.model = 'speed')
+        SELECT (SELECT count(*) FROM (SELECT user_id FROM a GROUP BY 1 HAVING array_agg(item_id ORDER BY rank) =
+                  (SELECT array_agg(item_id ORDER BY rank) FROM c WHERE c.user_id = a.user_id)) z),
+               (SELECT count(*) FROM (SELECT user_id FROM b GROUP BY 1 HAVING array_agg(item_id ORDER BY rank) =
+                  (SELECT array_agg(item_id ORDER BY rank) FROM a WHERE a.user_id = b.user_id)) z),
+               (SELECT max(abs(a.score - b.score)) FROM a JOIN b USING (user_id, item_id))")
+    read -r same_all same_plain max_diff <<<"$agree"
+    rec_total=$(awk -v m="$rec_mean" -v n="$USERS" 'BEGIN { printf "%.1f", m * n / 1000 }')
+    sql_total=$(awk -v m="$sql_mean" -v n="$USERS" 'BEGIN { printf "%.1f", m * n / 1000 }')
+    echo
+    echo "Top 10 for all of $USERS users over $ITEMS items, $DIM dimensions ($(nproc) cores); train_recommender (reading the item vectors) $train_s s"
+    printf '  %-58s %14s %14s %10s\n' method "ms per user" "all users, s" "x slower"
+    printf '  %-58s %14s %14s %10s\n' "persona.recommend_all (median of 3; writing the lists too)" \
+        "$(awk -v s="$all_s" -v n="$USERS" 'BEGIN { printf "%.4f", s * 1000 / n }')" "$all_s" "1.0"
+    printf '  %-58s %14s %14s %10s\n' "one persona.recommend() query per user ($SAMPLE users)" \
+        "$rec_med" "$rec_total" "$(awk -v a="$rec_total" -v b="$all_s" 'BEGIN { printf "%.1f", a / b }')"
+    printf '  %-58s %14s %14s %10s\n' "one plain SQL ORDER BY cosine_similarity LIMIT 10 per user" \
+        "$sql_med" "$sql_total" "$(awk -v a="$sql_total" -v b="$all_s" 'BEGIN { printf "%.1f", a / b }')"
+    echo "  ms per user: median over the sample (server time per query as psql reports it); all users: mean x $USERS"
+    echo "  sample wall clock: recommend() $rec_wall s, plain SQL $sql_wall s"
+    echo "  exact: recommend() = recommend_all for $same_all of $SAMPLE users; = plain SQL for $same_plain of $SAMPLE; max |score difference| vs plain SQL $max_diff"
+    "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+fi
