@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# The main job, end to end: build and install persona (release), start a private
-# cluster on a loopback port, load real reviews, run the pipeline, show the result.
+# The main job, end to end: build and install persona (release), start a private cluster on
+# a loopback port, generate a shop with planted personas (crates/persona-shop), load it, run
+# the whole pipeline in SQL (scripts/demo.sql) and print what it found, scored against the
+# planted truth, with the time each step took.
 # Assumes scripts/setup.sh has run (the Makefile's `demo` target does that).
+#   PERSONA_DEMO_USERS   users in the shop (20000)
+#   PERSONA_DEMO_SEED    generator seed (1)
+#   PERSONA_DEMO_TEXTS   distinct review texts to embed (6000): embedding is the slow step
+#   PERSONA_DEMO_PORT    port of the private cluster (55499)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 source scripts/common.sh
 
 PORT=${PERSONA_DEMO_PORT:-55499}
 DB=persona_demo
-REVIEWS=${PERSONA_DEMO_REVIEWS:-2000}
-t0=$(date +%s)
+USERS=${PERSONA_DEMO_USERS:-20000}
+SEED=${PERSONA_DEMO_SEED:-1}
+TEXTS=${PERSONA_DEMO_TEXTS:-6000}
+for v in USERS SEED TEXTS; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || { echo "PERSONA_DEMO_$v must be a whole number, not '${!v}'" >&2; exit 2; }
+done
+t0=$(date +%s.%N)
+secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 log "building and installing persona (release)"
+t=$(date +%s.%N)
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+cargo build --release --quiet -p persona-shop
+build_s=$(secs "$t")
 
 log "starting the private cluster on 127.0.0.1:$PORT"
 scripts/cluster.sh start demo "$PORT"
@@ -20,8 +36,28 @@ PSQL=("$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 "${PSQL[@]}" -d postgres -qAt -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
     || "${PSQL[@]}" -d postgres -q -c "CREATE DATABASE $DB"
 
-log "loading $REVIEWS real reviews and embedding them in the database"
-gzip -dc data/womens_clothing_reviews.csv.gz | "${PSQL[@]}" -d "$DB" -q -v reviews="$REVIEWS" -f scripts/demo.sql
+# The shop is a function of (users, seed, generator): generated once into the demo's
+# state directory, and again only when one of those changes.
+shop=$PERSONA_STATE/demo/shop-$USERS-$SEED
+stamp=$(sha256sum target/release/persona-shop | cut -c1-16)
+t=$(date +%s.%N)
+if [ "$(cat "$shop/.generator" 2>/dev/null)" != "$stamp" ]; then
+    log "generating the shop: persona-shop --users $USERS --seed $SEED"
+    rm -rf "$shop"
+    target/release/persona-shop --users "$USERS" --seed "$SEED" \
+        --reviews data/womens_clothing_reviews.csv.gz --out "$shop"
+    echo "$stamp" >"$shop/.generator"
+else
+    log "reusing the shop generated earlier in $shop"
+fi
+generate_s=$(secs "$t")
+
+report=$PERSONA_STATE/demo/report.html
+rm -f "$report"
+log "running the pipeline (scripts/demo.sql)"
+(cd "$shop" && "${PSQL[@]}" -d "$DB" -v users="$USERS" -v texts="$TEXTS" -v report="$report" \
+    -v build_s="$build_s" -v generate_s="$generate_s" -f "$repo/scripts/demo.sql")
 
 echo
-echo "demo finished in $(( $(date +%s) - t0 )) s; connect with: psql -h 127.0.0.1 -p $PORT -U postgres $DB"
+[ -s "$report" ] && echo "Report: $report (open it in a browser; self-contained HTML)"
+echo "demo finished in $(secs "$t0") s (wall clock, all included); connect with: psql -h 127.0.0.1 -p $PORT -U postgres $DB"
