@@ -135,6 +135,8 @@ COMMENT ON FUNCTION persona.kmeans_assign(text, real[]) IS
   'Segment of the current version of a model nearest to a vector.';
 COMMENT ON FUNCTION persona.anomaly_score(text, real[]) IS
   'Robust z-score of a vector''s distance to its segment''s centroid within that segment''s member distances ((d - median) / (1.4826 MAD)); members of segments under 1% of users are scored against the nearest larger segment. 3 or more: unlike anyone else.';
+COMMENT ON FUNCTION persona.report(text, text, integer, integer) IS
+  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), the top_risks outliers. Segments under persona.k_anonymity_floor are left out.';
 COMMENT ON FUNCTION persona.segment_transitions(text, integer, integer) IS
   'How many users moved from each segment of one version of a model to each segment of another; NULL on a side for users in only one version.';
 COMMENT ON FUNCTION persona.adjusted_rand_index(integer[], integer[]) IS

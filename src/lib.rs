@@ -17,6 +17,7 @@ mod kmeans;
 mod kmeans_store;
 mod models;
 mod recommend;
+mod report;
 mod runtime;
 mod similarity;
 mod text;

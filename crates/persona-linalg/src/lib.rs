@@ -8,7 +8,9 @@
 use std::fmt;
 
 mod mean;
+mod pca;
 pub use mean::{MeanAccumulator, MeanError};
+pub use pca::{fit_pca_2d, Projection2d};
 
 /// Why two vectors could not be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,6 +39,25 @@ SELECT profiles FROM persona.refresh_profiles('shop');
 RESET client_min_messages;
 SELECT m.segment = (SELECT segment FROM persona.segment_members WHERE model = 'shop_segments' AND user_id = 1) AS joins_premium_segment
 FROM persona.segment_members m WHERE m.model = 'shop_segments' AND m.user_id = 900;
+-- The report: one HTML document, every section, one bar, legend entry and
+-- heat-map row per segment shown, a point per sampled user, bots among the risks.
+WITH r AS (SELECT persona.report('shop_segments', map_points => 400) AS html),
+n AS (SELECT (SELECT count(*) FROM regexp_matches(html, '<section id="', 'g')) AS sections,
+             (SELECT count(*) FROM regexp_matches(html, 'class="bar"', 'g')) AS bars,
+             (SELECT count(*) FROM regexp_matches(html, 'class="legend-entry"', 'g')) AS legend,
+             (SELECT count(*) FROM regexp_matches(html, 'class="heat-row"', 'g')) AS heat_rows,
+             (SELECT count(*) FROM regexp_matches(html, '<circle', 'g')) AS points,
+             (SELECT count(*) FROM regexp_matches(html, 'class="risk"', 'g')) AS risks,
+             html FROM r)
+SELECT sections, bars = (SELECT count(*) FROM persona.segments WHERE model = 'shop_segments') AS one_bar_per_segment,
+       legend = bars AND heat_rows = bars AS legend_and_heat_map_match, points >= 400 AS sampled,
+       risks = (SELECT least(20, count(*)) FROM persona.top_outliers WHERE model = 'shop_segments') AS top_20_risks_listed,
+       html LIKE '<!DOCTYPE html>%' AS is_html, html !~ '<script|src=|https?://[^w]' AS self_contained
+FROM n;
+SELECT persona.report('no_such_model');
+\echo :LAST_ERROR_SQLSTATE
+SELECT persona.report('shop_segments', map_points => -1);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM persona.kmeans_models;
 DELETE FROM persona.profile_definitions;
 DELETE FROM persona.item_vectors;

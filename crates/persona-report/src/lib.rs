@@ -1,0 +1,305 @@
+//! The segment report: one self-contained HTML document with inline SVG
+//! (no JavaScript, no fonts or images from the network), rendered from plain
+//! data that the SQL layer (`persona.report()`) gathers.
+//!
+//! Every chart element of a segment carries `data-segment="<id>"` and every
+//! section an `id`, so that a test (or a curious analyst) can check what was
+//! drawn without parsing pictures.
+
+use std::fmt::Write;
+
+mod escape;
+mod svg;
+
+pub use escape::escape;
+
+/// One segment of the model's current version, as `persona.segments` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Segment {
+    pub id: i32,
+    pub label: String,
+    pub size: i64,
+    pub share: f64,
+    /// Trait name and its lift against the whole population (NULL when unknown).
+    pub lifts: Vec<(String, Option<f64>)>,
+    pub top_categories: Vec<String>,
+    pub words: Vec<String>,
+    pub exemplar: Option<i64>,
+}
+
+/// A user on the 2-D map.
+#[derive(Debug, Clone, Copy)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub segment: i32,
+}
+
+/// The map of users: PCA of their vectors, computed in the database.
+#[derive(Debug, Clone, Default)]
+pub struct Map {
+    pub points: Vec<Point>,
+    /// Segment centroids projected the same way.
+    pub centroids: Vec<Point>,
+    pub explained_variance_ratio: [f64; 2],
+    /// How many users the map could have shown (it shows a sample).
+    pub population: i64,
+}
+
+/// One recommended item for an exemplar user.
+#[derive(Debug, Clone)]
+pub struct Recommendation {
+    pub item_id: i64,
+    pub score: f64,
+    pub reason: String,
+}
+
+/// An exemplar user of a segment and what persona recommends to them.
+#[derive(Debug, Clone)]
+pub struct ExemplarRecommendations {
+    pub segment: i32,
+    pub user_id: i64,
+    pub items: Vec<Recommendation>,
+}
+
+/// A user who fits no segment well.
+#[derive(Debug, Clone)]
+pub struct Risk {
+    pub user_id: i64,
+    pub segment: i32,
+    pub anomaly_score: f64,
+    pub distance: f64,
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub model: String,
+    pub version: i32,
+    pub k: i32,
+    pub rows: i64,
+    pub metric: String,
+    pub silhouette: Option<f64>,
+    pub training_mode: String,
+    pub created_at: String,
+    pub profiles: Option<String>,
+    /// Segments at or above the k-anonymity floor, by id.
+    pub segments: Vec<Segment>,
+    /// Segments hidden by the floor, and the floor.
+    pub hidden_segments: i64,
+    pub k_anonymity_floor: i64,
+    pub map: Option<Map>,
+    /// `None` when no recommendations were computed for this model's users.
+    pub recommendations: Option<Vec<ExemplarRecommendations>>,
+    pub risks: Vec<Risk>,
+}
+
+/// A palette that tells 20 segments apart (Tableau 20); beyond that it repeats.
+const PALETTE: [&str; 20] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+];
+
+/// The colour of a segment, stable for its id.
+pub fn colour(segment: i32) -> &'static str {
+    PALETTE[segment.rem_euclid(PALETTE.len() as i32) as usize]
+}
+
+const STYLE: &str = "
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
+header{background:#1d2430;color:#fff;padding:20px 32px}header h1{margin:0 0 6px;font-size:24px}header p{margin:0;color:#c9d1dc}
+main{max-width:1100px;margin:0 auto;padding:8px 24px 40px}
+section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);margin:18px 0;padding:16px 22px}
+h2{font-size:18px;margin:4px 0 4px}p.note{color:#5b6675;font-size:13px;margin:2px 0 10px}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ee;vertical-align:top}
+th{color:#5b6675;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.swatch{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
+.chip{display:inline-block;background:#eef1f5;border-radius:10px;padding:1px 8px;margin:1px 3px 1px 0;font-size:12px}
+.empty{color:#5b6675;font-style:italic}
+svg text{font-family:inherit}
+";
+
+/// Renders the report as one HTML document.
+pub fn render(r: &Report) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    let title = format!("persona segments: {} (version {})", r.model, r.version);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head><body>\n",
+        escape(&title)
+    );
+    let silhouette = r.silhouette.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.3}"));
+    let _ = write!(
+        h,
+        "<header><h1>{}</h1><p>{} users in {} segments · metric {} · silhouette {} · trained {} ({}){}</p></header>\n<main>\n",
+        escape(&title),
+        r.rows,
+        r.k,
+        escape(&r.metric),
+        silhouette,
+        escape(&r.created_at),
+        escape(&r.training_mode),
+        r.profiles.as_ref().map(|p| format!(" · profiles {}", escape(p))).unwrap_or_default()
+    );
+    sizes_section(&mut h, r);
+    map_section(&mut h, r);
+    traits_section(&mut h, r);
+    words_section(&mut h, r);
+    recommendations_section(&mut h, r);
+    risks_section(&mut h, r);
+    h.push_str("</main></body></html>\n");
+    h
+}
+
+fn hidden_note(r: &Report) -> String {
+    if r.hidden_segments > 0 {
+        format!(
+            " {} segment(s) smaller than the k-anonymity floor ({} users, <code>persona.k_anonymity_floor</code>) are not shown.",
+            r.hidden_segments, r.k_anonymity_floor
+        )
+    } else {
+        String::new()
+    }
+}
+
+fn sizes_section(h: &mut String, r: &Report) {
+    let _ = write!(
+        h,
+        "<section id=\"sizes\"><h2>Segment sizes</h2><p class=\"note\">Users per segment and their share of all users.{}</p>\n",
+        hidden_note(r)
+    );
+    if r.segments.is_empty() {
+        h.push_str("<p class=\"empty\">No segment to show.</p></section>\n");
+        return;
+    }
+    h.push_str(&svg::bar_chart(&r.segments));
+    h.push_str("</section>\n");
+}
+
+fn map_section(h: &mut String, r: &Report) {
+    h.push_str("<section id=\"map\"><h2>Map of users</h2>");
+    match &r.map {
+        Some(m) if !m.points.is_empty() => {
+            let _ = write!(
+                h,
+                "<p class=\"note\">{} users (a sample of {}, every segment represented) on the first two principal components of their vectors \
+                 ({:.0}% and {:.0}% of the variance), coloured by segment; crosses mark the centroids.</p>\n",
+                m.points.len(),
+                m.population,
+                m.explained_variance_ratio[0] * 100.0,
+                m.explained_variance_ratio[1] * 100.0
+            );
+            h.push_str(&svg::scatter(m, &r.segments));
+        }
+        _ => h.push_str("<p class=\"empty\">No vectors to draw.</p>"),
+    }
+    h.push_str("</section>\n");
+}
+
+fn traits_section(h: &mut String, r: &Report) {
+    h.push_str(
+        "<section id=\"traits\"><h2>Traits by segment</h2><p class=\"note\">Lift of each trait's segment mean over the whole \
+         population (1.0 = average; red above, blue below). Recency lift above 1 means members bought longer ago.</p>\n",
+    );
+    if r.segments.iter().all(|s| s.lifts.iter().all(|(_, v)| v.is_none())) {
+        h.push_str("<p class=\"empty\">No traits: this model was not trained on profiles.</p></section>\n");
+        return;
+    }
+    h.push_str(&svg::heat_map(&r.segments));
+    h.push_str("</section>\n");
+}
+
+fn words_section(h: &mut String, r: &Report) {
+    h.push_str(
+        "<section id=\"words\"><h2>What sets each segment apart</h2><p class=\"note\">Categories by lift and the words of members' \
+         reviews and searches that are distinctive for the segment (class-based TF-IDF).</p>\n<table><tr><th>segment</th><th>size</th>\
+         <th>top categories</th><th>distinctive words</th></tr>\n",
+    );
+    for s in &r.segments {
+        let chips = |v: &[String]| -> String {
+            if v.is_empty() {
+                "<span class=\"empty\">none</span>".to_owned()
+            } else {
+                v.iter().map(|w| format!("<span class=\"chip\">{}</span>", escape(w))).collect()
+            }
+        };
+        let _ = writeln!(
+            h,
+            "<tr data-segment=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{} · {}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            s.id,
+            colour(s.id),
+            s.id,
+            escape(&s.label),
+            s.size,
+            chips(&s.top_categories),
+            chips(&s.words)
+        );
+    }
+    h.push_str("</table></section>\n");
+}
+
+fn recommendations_section(h: &mut String, r: &Report) {
+    h.push_str("<section id=\"recommendations\"><h2>Recommendations for an exemplar of each segment</h2>");
+    let Some(recs) = &r.recommendations else {
+        h.push_str(
+            "<p class=\"empty\">No recommendations computed for these users yet: run <code>persona.recommend_all()</code>.</p></section>\n",
+        );
+        return;
+    };
+    h.push_str(
+        "<p class=\"note\">The member nearest each centroid, and the top items in <code>persona.recommendations</code> for them.</p>\n\
+         <table><tr><th>segment</th><th>user</th><th>recommended items (score · why)</th></tr>\n",
+    );
+    for e in recs {
+        let label = r.segments.iter().find(|s| s.id == e.segment).map(|s| s.label.as_str()).unwrap_or("");
+        let items = if e.items.is_empty() {
+            "<span class=\"empty\">none</span>".to_owned()
+        } else {
+            e.items
+                .iter()
+                .map(|i| format!("<span class=\"chip\">item {} · {:.3} · {}</span>", i.item_id, i.score, escape(&i.reason)))
+                .collect()
+        };
+        let _ = writeln!(
+            h,
+            "<tr data-segment=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{} · {}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            e.segment,
+            colour(e.segment),
+            e.segment,
+            escape(label),
+            e.user_id,
+            items
+        );
+    }
+    h.push_str("</table></section>\n");
+}
+
+fn risks_section(h: &mut String, r: &Report) {
+    h.push_str(
+        "<section id=\"risks\"><h2>Top risks</h2><p class=\"note\">Users who behave unlike anyone else: robust z-score of the distance \
+         to their segment's centroid (members of segments under 1% of users are scored against the nearest larger one).</p>\n",
+    );
+    if r.risks.is_empty() {
+        h.push_str("<p class=\"empty\">No user scores 3 or more.</p></section>\n");
+        return;
+    }
+    h.push_str("<table><tr><th>#</th><th>user</th><th>segment</th><th>anomaly score</th><th>distance</th></tr>\n");
+    for (i, x) in r.risks.iter().enumerate() {
+        let _ = writeln!(
+            h,
+            "<tr class=\"risk\"><td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
+             <td class=\"num\">{:.2}</td><td class=\"num\">{:.4}</td></tr>",
+            i + 1,
+            x.user_id,
+            colour(x.segment),
+            x.segment,
+            x.anomaly_score,
+            x.distance
+        );
+    }
+    h.push_str("</table></section>\n");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+use super::*;
+
+fn segment(id: i32, label: &str, size: i64, share: f64) -> Segment {
+    Segment {
+        id,
+        label: label.to_owned(),
+        size,
+        share,
+        lifts: vec![("frequency".to_owned(), Some(2.0)), ("monetary".to_owned(), None)],
+        top_categories: vec!["Dresses".to_owned()],
+        words: vec!["silk".to_owned(), "<script>".to_owned()],
+        exemplar: Some(id as i64 * 10),
+    }
+}
+
+fn report() -> Report {
+    Report {
+        model: "shop".to_owned(),
+        version: 2,
+        k: 3,
+        rows: 300,
+        metric: "cosine".to_owned(),
+        silhouette: Some(0.41),
+        training_mode: "in_memory".to_owned(),
+        created_at: "2026-11-29 12:00".to_owned(),
+        profiles: Some("shop".to_owned()),
+        segments: vec![segment(1, "premium · Dresses", 200, 0.66), segment(2, "budget & \"deals\"", 95, 0.32)],
+        hidden_segments: 1,
+        k_anonymity_floor: 10,
+        map: Some(Map {
+            points: vec![Point { x: 0.0, y: 1.0, segment: 1 }, Point { x: -1.0, y: 0.5, segment: 2 }],
+            centroids: vec![Point { x: 0.1, y: 0.9, segment: 1 }],
+            explained_variance_ratio: [0.5, 0.2],
+            population: 300,
+        }),
+        recommendations: Some(vec![ExemplarRecommendations {
+            segment: 1,
+            user_id: 10,
+            items: vec![Recommendation { item_id: 7, score: 0.9, reason: "bought with <b>".to_owned() }],
+        }]),
+        risks: vec![Risk { user_id: 99, segment: 2, anomaly_score: 8.5, distance: 0.7 }],
+    }
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn every_section_is_there_with_one_element_per_segment() {
+    let html = render(&report());
+    for id in ["sizes", "map", "traits", "words", "recommendations", "risks"] {
+        assert_eq!(count(&html, &format!("<section id=\"{id}\">")), 1, "{id}");
+    }
+    assert_eq!(count(&html, "class=\"bar\""), 2);
+    assert_eq!(count(&html, "class=\"legend-entry\""), 2);
+    assert_eq!(count(&html, "class=\"heat-row\""), 2);
+    assert_eq!(count(&html, "<circle"), 2);
+    assert_eq!(count(&html, "class=\"centroid\""), 1);
+    assert_eq!(count(&html, "class=\"risk\""), 1);
+    assert!(html.contains("1 segment(s) smaller than the k-anonymity floor (10 users"));
+    assert!(html.contains("(50% and 20% of the variance)"));
+}
+
+#[test]
+fn text_from_the_data_is_escaped_and_nothing_is_fetched() {
+    let html = render(&report());
+    assert!(!html.contains("<script"));
+    assert!(html.contains("&lt;script&gt;"));
+    assert!(html.contains("budget &amp; &quot;deals&quot;"));
+    assert!(html.contains("bought with &lt;b&gt;"));
+    // Self-contained: no script, stylesheet or image from anywhere.
+    assert!(!html.contains("src="));
+    assert!(!html.contains("<link"));
+    assert!(!html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "").contains("http"));
+}
+
+#[test]
+fn missing_parts_say_so() {
+    let mut r = report();
+    r.map = None;
+    r.recommendations = None;
+    r.risks.clear();
+    for s in &mut r.segments {
+        s.lifts.iter_mut().for_each(|l| l.1 = None);
+    }
+    let html = render(&r);
+    assert!(html.contains("No vectors to draw."));
+    assert!(html.contains("run <code>persona.recommend_all()</code>"));
+    assert!(html.contains("No user scores 3 or more."));
+    assert!(html.contains("No traits: this model was not trained on profiles."));
+    r.segments.clear();
+    assert!(render(&r).contains("No segment to show."));
+}
+
+#[test]
+fn colours_are_stable_per_segment() {
+    assert_eq!(colour(0), colour(20));
+    assert_ne!(colour(0), colour(1));
+    assert_eq!(colour(-1), colour(19));
+}

@@ -1,0 +1,292 @@
+//! `persona.report(model)`: the segment report as one HTML document.
+//!
+//! This layer only gathers data with SPI, from the same views an analyst
+//! reads (`persona.segments`, `persona.top_outliers`, `persona.recommendations`)
+//! plus a sample of the model's vectors for the map; the PCA is
+//! `persona_linalg::fit_pca_2d` and the HTML is `persona_report::render`.
+
+use persona_linalg::fit_pca_2d;
+use persona_report::{ExemplarRecommendations, Map, Point, Recommendation, Report, Risk, Segment};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+use crate::errors::raise;
+
+fn spi_err(what: &str, e: pgrx::spi::SpiError) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("cannot {what}"), Some(e.to_string()), None)
+}
+
+/// Traits of `persona.segments` shown in the heat map: (column, heading).
+const LIFTS: [(&str, &str); 6] = [
+    ("recency_lift", "recency"),
+    ("frequency_lift", "frequency"),
+    ("monetary_lift", "spend"),
+    ("avg_order_value_lift", "order value"),
+    ("activity_lift", "activity"),
+    ("predicted_value_lift", "predicted value"),
+];
+
+struct ModelHead {
+    version: i32,
+    k: i32,
+    rows: i64,
+    metric: String,
+    silhouette: Option<f64>,
+    mode: String,
+    created_at: String,
+    profiles: Option<String>,
+    source: String,
+    key_col: String,
+    vector_col: String,
+}
+
+fn head(model: &str) -> ModelHead {
+    let row = Spi::connect(|c| {
+        c.select(
+            "SELECT version, k, rows, metric, silhouette, training_mode, to_char(created_at, 'YYYY-MM-DD HH24:MI TZ'), profile_name,
+                    source, coalesce(parameters->>'key_col', 'user_id'), coalesce(parameters->>'vector_col', 'profile_vec')
+             FROM persona.kmeans_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+            None,
+            &[model.into()],
+        )
+        .map(|mut rows| {
+            rows.next().map(|r| ModelHead {
+                version: r.get::<i32>(1).ok().flatten().unwrap_or(0),
+                k: r.get::<i32>(2).ok().flatten().unwrap_or(0),
+                rows: r.get::<i64>(3).ok().flatten().unwrap_or(0),
+                metric: r.get::<String>(4).ok().flatten().unwrap_or_default(),
+                silhouette: r.get::<f64>(5).ok().flatten(),
+                mode: r.get::<String>(6).ok().flatten().unwrap_or_default(),
+                created_at: r.get::<String>(7).ok().flatten().unwrap_or_default(),
+                profiles: r.get::<String>(8).ok().flatten(),
+                source: r.get::<String>(9).ok().flatten().unwrap_or_default(),
+                key_col: r.get::<String>(10).ok().flatten().unwrap_or_default(),
+                vector_col: r.get::<String>(11).ok().flatten().unwrap_or_default(),
+            })
+        })
+        .unwrap_or_else(|e| spi_err("read persona.kmeans_models", e))
+    });
+    row.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("k-means model \"{model}\" does not exist"),
+            None,
+            Some("Train it first with persona.kmeans_train()."),
+        )
+    })
+}
+
+fn segments(model: &str) -> Vec<Segment> {
+    let lifts = LIFTS.iter().map(|(c, _)| format!("{c}::float8")).collect::<Vec<_>>().join(", ");
+    let query = format!(
+        "SELECT segment, label, size, share, coalesce(top_categories, '{{}}'), coalesce(distinctive_words, '{{}}'), exemplar_users[1], {lifts}
+         FROM persona.segments WHERE model = $1 ORDER BY segment"
+    );
+    Spi::connect(|c| {
+        c.select(&query, None, &[model.into()])
+            .map(|rows| {
+                rows.map(|r| Segment {
+                    id: r.get::<i32>(1).ok().flatten().unwrap_or(0),
+                    label: r.get::<String>(2).ok().flatten().unwrap_or_default(),
+                    size: r.get::<i64>(3).ok().flatten().unwrap_or(0),
+                    share: r.get::<f64>(4).ok().flatten().unwrap_or(0.0),
+                    top_categories: r.get::<Vec<String>>(5).ok().flatten().unwrap_or_default(),
+                    words: r.get::<Vec<String>>(6).ok().flatten().unwrap_or_default(),
+                    exemplar: r.get::<i64>(7).ok().flatten(),
+                    lifts: LIFTS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (_, name))| ((*name).to_owned(), r.get::<f64>(8 + i).ok().flatten()))
+                        .collect(),
+                })
+                .collect()
+            })
+            .unwrap_or_else(|e| spi_err("read persona.segments", e))
+    })
+}
+
+/// A sample of the model's users with their vectors, every visible segment
+/// represented (at least 20 users each, the rest in proportion to size),
+/// projected on two principal components fitted to the sample.
+fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<Map> {
+    if points == 0 || visible.is_empty() {
+        return None;
+    }
+    let from = Spi::get_one_with_args::<String>("SELECT persona._source($1, 'source')", &[h.source.as_str().into()])
+        .ok()
+        .flatten()?;
+    let ids: Vec<i32> = visible.iter().map(|s| s.id).collect();
+    let query = format!(
+        "WITH m AS (
+             SELECT user_id, segment, row_number() OVER (PARTITION BY segment ORDER BY hashint8(user_id), user_id) AS rn,
+                    count(*) OVER (PARTITION BY segment) AS size, count(*) OVER () AS total
+             FROM persona.segment_assignments WHERE name = $1 AND version = $2 AND segment = ANY ($3))
+         SELECT m.segment, v.vec
+         FROM m JOIN (SELECT (s.{k})::bigint AS user_id, (s.{v})::real[] AS vec FROM {from} s) v USING (user_id)
+         WHERE m.rn <= greatest(20, ceil($4::float8 * m.size / m.total)) AND v.vec IS NOT NULL
+         ORDER BY m.segment, m.rn",
+        k = crate::item2vec::quote_ident(&h.key_col),
+        v = crate::item2vec::quote_ident(&h.vector_col),
+    );
+    let rows: Vec<(i32, Vec<f32>)> = Spi::connect(|c| {
+        c.select(&query, None, &[model.into(), h.version.into(), ids.into(), points.into()])
+            .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect())
+            .unwrap_or_else(|e| spi_err("read the model's vectors for the map", e))
+    });
+    let dim = rows.first()?.1.len();
+    let cosine = h.metric == "cosine";
+    let prepare = |v: &[f32]| -> Vec<f32> {
+        let norm = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        if cosine && norm > 0.0 {
+            v.iter().map(|x| (f64::from(*x) / norm) as f32).collect()
+        } else {
+            v.to_vec()
+        }
+    };
+    let mut data = Vec::with_capacity(rows.len() * dim);
+    let mut segs = Vec::with_capacity(rows.len());
+    for (s, v) in &rows {
+        // Rows of another dimension (a source changed since training) are left out.
+        if v.len() == dim && v.iter().all(|x| x.is_finite()) {
+            data.extend(prepare(v));
+            segs.push(*s);
+        }
+    }
+    check_for_interrupts!();
+    let pca = fit_pca_2d(&data, dim).ok()?;
+    let points: Vec<Point> = data
+        .chunks_exact(dim)
+        .zip(&segs)
+        .filter_map(|(v, &segment)| pca.project(v).ok().map(|[x, y]| Point { x, y, segment }))
+        .collect();
+    let centroids: Vec<Point> = Spi::connect(|c| {
+        c.select(
+            "SELECT segment, centroid FROM persona.kmeans_centroids WHERE name = $1 AND version = $2 AND segment = ANY ($3) ORDER BY segment",
+            None,
+            &[model.into(), h.version.into(), visible.iter().map(|s| s.id).collect::<Vec<i32>>().into()],
+        )
+        .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect::<Vec<_>>())
+        .unwrap_or_default()
+    })
+    .into_iter()
+    .filter_map(|(segment, c)| pca.project(&prepare(&c)).ok().map(|[x, y]| Point { x, y, segment }))
+    .collect();
+    Some(Map { points, centroids, explained_variance_ratio: pca.explained_variance_ratio, population: h.rows })
+}
+
+/// The newest recommendation list of each segment's exemplar, if
+/// `persona.recommendations` exists and has one.
+fn recommendations(visible: &[Segment], recommender: Option<&str>) -> Option<Vec<ExemplarRecommendations>> {
+    let exists = Spi::get_one::<bool>("SELECT to_regclass('persona.recommendations') IS NOT NULL").ok().flatten().unwrap_or(false);
+    if !exists {
+        return None;
+    }
+    let mut out = Vec::new();
+    for s in visible {
+        let Some(user) = s.exemplar else { continue };
+        let items: Vec<Recommendation> = Spi::connect(|c| {
+            c.select(
+                "SELECT item_id::bigint, score::float8, reason::text FROM persona.recommendations r
+                 WHERE r.user_id = $1 AND r.model = coalesce($2, (SELECT model FROM persona.recommendations z WHERE z.user_id = $1
+                                                                  ORDER BY computed_at DESC, model LIMIT 1))
+                 ORDER BY rank LIMIT 5",
+                None,
+                &[user.into(), recommender.into()],
+            )
+            .map(|rows| {
+                rows.filter_map(|r| {
+                    Some(Recommendation {
+                        item_id: r.get::<i64>(1).ok()??,
+                        score: r.get::<f64>(2).ok().flatten().unwrap_or(0.0),
+                        reason: r.get::<String>(3).ok().flatten().unwrap_or_default(),
+                    })
+                })
+                .collect()
+            })
+            .unwrap_or_else(|e| spi_err("read persona.recommendations", e))
+        });
+        out.push(ExemplarRecommendations { segment: s.id, user_id: user, items });
+    }
+    if out.iter().all(|e| e.items.is_empty()) {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+fn risks(model: &str, limit: i32) -> Vec<Risk> {
+    Spi::connect(|c| {
+        c.select(
+            "SELECT user_id, segment, anomaly_score, distance FROM persona.top_outliers WHERE model = $1
+             ORDER BY anomaly_score DESC, user_id LIMIT $2",
+            None,
+            &[model.into(), i64::from(limit).into()],
+        )
+        .map(|rows| {
+            rows.filter_map(|r| {
+                Some(Risk {
+                    user_id: r.get::<i64>(1).ok()??,
+                    segment: r.get::<i32>(2).ok()??,
+                    anomaly_score: r.get::<f64>(3).ok()??,
+                    distance: r.get::<f64>(4).ok()??,
+                })
+            })
+            .collect()
+        })
+        .unwrap_or_else(|e| spi_err("read persona.top_outliers", e))
+    })
+}
+
+/// The report of a K-Means model's current version as a self-contained
+/// HTML document with inline SVG.
+#[pg_extern(stable)]
+fn report(
+    model: &str,
+    recommender: default!(Option<&str>, "NULL"),
+    map_points: default!(i32, 2000),
+    top_risks: default!(i32, 20),
+) -> String {
+    if !(0..=100_000).contains(&map_points) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("map_points must be between 0 and 100000, not {map_points}"),
+            None,
+            None,
+        );
+    }
+    if !(0..=10_000).contains(&top_risks) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("top_risks must be between 0 and 10000, not {top_risks}"),
+            None,
+            None,
+        );
+    }
+    let h = head(model);
+    let visible = segments(model);
+    let floor = Spi::get_one::<i64>("SELECT coalesce(nullif(current_setting('persona.k_anonymity_floor', true), '')::bigint, 10)")
+        .ok()
+        .flatten()
+        .unwrap_or(10);
+    let map = map(model, &h, &visible, map_points);
+    let recommendations = recommendations(&visible, recommender);
+    let risks = risks(model, top_risks);
+    let r = Report {
+        model: model.to_owned(),
+        version: h.version,
+        k: h.k,
+        rows: h.rows,
+        metric: h.metric,
+        silhouette: h.silhouette,
+        training_mode: h.mode,
+        created_at: h.created_at,
+        profiles: h.profiles,
+        hidden_segments: (i64::from(h.k) - visible.len() as i64).max(0),
+        k_anonymity_floor: floor,
+        segments: visible,
+        map,
+        recommendations,
+        risks,
+    };
+    persona_report::render(&r)
+}
