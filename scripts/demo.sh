@@ -47,16 +47,18 @@ if [ "$(cat "$shop/.generator" 2>/dev/null)" != "$stamp" ]; then
     target/release/persona-shop --users "$USERS" --seed "$SEED" \
         --reviews data/womens_clothing_reviews.csv.gz --out "$shop"
     echo "$stamp" >"$shop/.generator"
+    generate_note="$USERS users, seed $SEED"
 else
     log "reusing the shop generated earlier in $shop"
+    generate_note="$USERS users, seed $SEED: reused from an earlier run"
 fi
 generate_s=$(secs "$t")
 
 report=$PERSONA_STATE/demo/report.html
 rm -f "$report"
 log "running the pipeline (scripts/demo.sql)"
-(cd "$shop" && "${PSQL[@]}" -d "$DB" -v users="$USERS" -v texts="$TEXTS" -v report="$report" \
-    -v build_s="$build_s" -v generate_s="$generate_s" -f "$repo/scripts/demo.sql")
+(cd "$shop" && "${PSQL[@]}" -d "$DB" -v texts="$TEXTS" -v report="$report" -v build_s="$build_s" \
+    -v generate_s="$generate_s" -v generate_note="$generate_note" <"$repo/scripts/demo.sql")
 
 echo
 [ -s "$report" ] && echo "Report: $report (open it in a browser; self-contained HTML)"
