@@ -35,6 +35,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 quality() {
+    # $4: also EASE with every neighbour kept (small catalogues: the stored weights are m x m).
     local name=$1 file=$2 db=persona_bench_rec_$3
     fresh_db "$db"
     "${PSQL[@]}" -d "$db" -c "CREATE TABLE events (user_id int, item_id int, ts float8)" -c "\\copy events FROM '$file'" \
@@ -43,22 +44,26 @@ quality() {
     stats=$("${PSQL[@]}" -d "$db" -At -F ' ' -c "SELECT count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM events")
     echo
     echo "$name: $stats (users, items, events); HR@10 / NDCG@10 / coverage, full ranking, last event held out"
-    printf '  %-44s %8s %8s %8s %9s\n' method HR@10 NDCG@10 coverage seconds
+    printf '  %-52s %8s %8s %8s %9s\n' method HR@10 NDCG@10 coverage seconds
     local spec model method opts label t0 out
     for spec in "persona|ease|{}|persona default (EASE + recency + transitions)" \
                 "persona_ease|ease|{\"transition_weight\": 0, \"half_life\": 0}|persona EASE alone (lambda 200, top 200)" \
-                "persona_knn|knn|{\"transition_weight\": 0, \"half_life\": 0}|persona item-kNN alone (top 200)"; do
+                "persona_knn|knn|{\"transition_weight\": 0, \"half_life\": 0}|persona item-kNN alone (top 200)" \
+                ${4:+"persona_full|ease|{\"transition_weight\": 0, \"half_life\": 0, \"neighbours\": 20000}|persona EASE alone, every neighbour kept"}; do
         IFS='|' read -r model method opts label <<<"$spec"
         t0=$(now)
-        out=$("${PSQL[@]}" -d "$db" -At -F ' ' -c "SET client_min_messages = warning" \
-            -c "SELECT 1 FROM persona.train_recommender('$model', 'events', time_col => 'ts', method => '$method', options => '$opts')" \
+        "${PSQL[@]}" -d "$db" -c "SET client_min_messages = warning" \
+            -c "SELECT 1 FROM persona.train_recommender('$model', 'events', time_col => 'ts', method => '$method', options => '$opts')" >/dev/null
+        out=$("${PSQL[@]}" -d "$db" -At -F '|' -c "SET client_min_messages = warning" \
             -c "SELECT method, hit_rate, ndcg, coverage FROM persona.evaluate_recommendations('$model', 10)")
         # evaluate refits the model on the training events: seconds cover training + evaluation.
-        awk -v l="$label" -v s="$(since "$t0")" '$1 != "popularity" { printf "  %-44s %8.4f %8.4f %8.4f %9s\n", l " [SQL]", $(NF-2), $(NF-1), $NF, s }' <<<"$out"
-        [ "$model" = persona ] && awk '$1 == "popularity" { printf "  %-44s %8.4f %8.4f %8.4f\n", "popularity [SQL]", $2, $3, $4 }' <<<"$out"
+        awk -F '|' -v l="$label" -v s="$(since "$t0")" 'NF == 4 && $1 != "popularity" { printf "  %-52s %8.4f %8.4f %8.4f %9s\n", l " [SQL]", $2, $3, $4, s }' <<<"$out"
+        if [ "$model" = persona ]; then
+            awk -F '|' 'NF == 4 && $1 == "popularity" { printf "  %-52s %8.4f %8.4f %8.4f\n", "popularity [SQL]", $2, $3, $4 }' <<<"$out"
+        fi
     done
     "$PYREF/bin/python" bench/recommend_baselines.py "$file" 200 200 \
-        | awk '{ printf "  %-44s %8.4f %8.4f %8.4f %9s\n", $1 " [numpy]", $2, $3, $4, $5 }'
+        | awk '{ printf "  %-52s %8.4f %8.4f %8.4f %9s\n", $1 " [numpy]", $2, $3, $4, $5 }'
     "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
 }
 
@@ -68,8 +73,12 @@ if [ "$WHAT" = quality ] || [ "$WHAT" = all ]; then
     else
         awk '{ for (i = 2; i <= NF; i++) print $1 "\t" $i "\t" i }' "$SHARED/amazon-beauty-seq/Beauty.txt" >"$work/beauty.tsv"
         awk -F '\t' 'NR > 1 && $3 >= 4 { print $1 "\t" $2 "\t" $4 }' "$SHARED/ml-100k/ml-100k.inter" >"$work/ml100k.tsv"
-        quality "Amazon Beauty" "$work/beauty.tsv" beauty
-        quality "MovieLens 100K (ratings >= 4)" "$work/ml100k.tsv" ml
+        for set in ${PERSONA_BENCH_DATASETS:-beauty ml}; do
+            case $set in
+            beauty) quality "Amazon Beauty" "$work/beauty.tsv" beauty ;;
+            ml) quality "MovieLens 100K (ratings >= 4)" "$work/ml100k.tsv" ml all-neighbours ;;
+            esac
+        done
         echo "  published full-ranking figures on Beauty (S3-Rec paper): PopRec HR@10 0.0152; SASRec HR@10 0.0605, NDCG@10 0.0318"
     fi
 fi
@@ -77,13 +86,18 @@ fi
 if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
     USERS=${PERSONA_BENCH_USERS:-100000}; ITEMS=${PERSONA_BENCH_ITEMS:-50000}; DIM=64
     db=persona_bench_rec_speed
-    fresh_db "$db"
     sql() { "${PSQL[@]}" -d "$db" -At "$@"; }
+    # PERSONA_BENCH_REUSE=1 keeps the vectors of an earlier run.
+    if [ "${PERSONA_BENCH_REUSE:-0}" = 1 ] && sql -c "SELECT count(*) FROM user_vecs" >/dev/null 2>&1; then
+        sql -c "DROP TABLE IF EXISTS sample_ids"
+    else
+    fresh_db "$db"
     log "making $USERS user and $ITEMS item vectors of $DIM dimensions"
     sql -c "SELECT setseed(0.17)" \
         -c "CREATE TABLE item_vecs AS SELECT i AS item_id, ARRAY(SELECT (random() - 0.5)::real FROM generate_series(1, $DIM) d WHERE i > 0) AS v FROM generate_series(1, $ITEMS) i" \
         -c "CREATE TABLE user_vecs AS SELECT u AS user_id, ARRAY(SELECT (random() - 0.5)::real FROM generate_series(1, $DIM) d WHERE u > 0) AS v FROM generate_series(1, $USERS) u" \
         -c "ALTER TABLE user_vecs ADD PRIMARY KEY (user_id)" -c "VACUUM ANALYZE item_vecs" -c "VACUUM ANALYZE user_vecs"
+    fi
     t0=$(now)
     sql -c "SET client_min_messages = warning" \
         -c "SELECT 1 FROM persona.train_recommender('speed', method => 'vectors', user_vectors => 'user_vecs', item_vectors => 'item_vecs')" >/dev/null
@@ -111,7 +125,7 @@ if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
         local file=$1 out=$2
         "${PSQL[@]}" -d "$db" -At -F ' ' -f "$file" >"$out"
         grep '^Time:' "$out" | awk '{ print $2 }' | sort -n >"$out.ms"
-        awk '{ s += $1; a[NR] = $1 } END { printf "%.3f %.3f", a[int((NR + 1) / 2)], s / NR }' "$out.ms"
+        awk '{ s += $1; a[NR] = $1 } END { printf "%.3f %.3f\n", a[int((NR + 1) / 2)], s / NR }' "$out.ms"
     }
     t0=$(now); read -r rec_med rec_mean < <(per_user "$work/per_user.sql" "$work/per_user.out"); rec_wall=$(since "$t0")
     t0=$(now); read -r sql_med sql_mean < <(per_user "$work/plain.sql" "$work/plain.out"); sql_wall=$(since "$t0")
@@ -120,7 +134,7 @@ if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
     agree=$(sql -F ' ' -c "
         WITH a AS (SELECT s.user_id, r.item_id, r.score, row_number() OVER (PARTITION BY s.user_id ORDER BY r.score DESC, r.item_id) AS rank
                    FROM sample_ids s, persona.recommend(s.user_id, 10, 'speed') r),
-             b AS (SELECT s.user_id, x.item_id, x.score, x.rank FROM sample_ids s,
+             b AS (SELECT s.user_id, x.item_id::bigint AS item_id, x.score, x.rank FROM sample_ids s,
                    LATERAL (SELECT item_id, persona.cosine_similarity(i.v, u.v) AS score, row_number() OVER (ORDER BY persona.cosine_similarity(i.v, u.v) DESC, item_id) AS rank
                             FROM item_vecs i, (SELECT v FROM user_vecs WHERE user_id = s.user_id) u ORDER BY 2 DESC, 1 LIMIT 10) x),
              c AS (SELECT r.user_id, r.item_id, r.score, r.rank FROM persona.recommendations r JOIN sample_ids USING (user_id) WHERE r.model = 'speed')
@@ -144,5 +158,5 @@ if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
     echo "  ms per user: median over the sample (server time per query as psql reports it); all users: mean x $USERS"
     echo "  sample wall clock: recommend() $rec_wall s, plain SQL $sql_wall s"
     echo "  exact: recommend() = recommend_all for $same_all of $SAMPLE users; = plain SQL for $same_plain of $SAMPLE; max |score difference| vs plain SQL $max_diff"
-    "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+    [ "${PERSONA_BENCH_REUSE:-0}" = 1 ] || "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
 fi

@@ -644,7 +644,8 @@ fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params) -> Result<(Vec<Vec<(u
             )?;
             (0..n as u32)
                 .into_par_iter()
-                .map(|i| model.neighbours(i, p.neighbours).map(|l| l.into_iter().filter(|x| x.1 > 0.0).collect()))
+                // The largest weights, negative ones too when fewer are positive.
+                .map(|i| model.neighbours(i, p.neighbours).map(|l| l.into_iter().filter(|x| x.1 != 0.0).collect()))
                 .collect::<Result<Vec<_>, _>>()?
         }
         Method::Knn => {
@@ -1134,7 +1135,8 @@ fn user_input(l: &Loaded, user: i64) -> Option<UserInput> {
             &l.source("user_col").unwrap_or_default(),
             &l.source("item_col").unwrap_or_default(),
             &l.source("time_col").unwrap_or_default(),
-            &format!("(s.{})::bigint = {user}", l.col("user_col")),
+            // No cast on the column, so that an index on it is used.
+            &format!("s.{} = {user}", l.col("user_col")),
         );
         let e = read_events(&q);
         for s in e.sequences {
@@ -1143,7 +1145,7 @@ fn user_input(l: &Loaded, user: i64) -> Option<UserInput> {
         }
     }
     if let Some(src) = l.source("user_vectors") {
-        if let Some((_, v)) = read_vectors(&from_item(&src, "user_vectors"), &format!("(t.c1)::bigint = {user}")).pop() {
+        if let Some((_, v)) = read_vectors(&from_item(&src, "user_vectors"), &format!("t.c1 = {user}")).pop() {
             known = true;
             u.vector = unit(v);
         }
@@ -1170,7 +1172,7 @@ fn user_input(l: &Loaded, user: i64) -> Option<UserInput> {
     if !known {
         if let Some(users) = l.source("users") {
             known = Spi::get_one::<bool>(&format!(
-                "SELECT EXISTS (SELECT FROM {} s WHERE (s.{})::bigint = {user})",
+                "SELECT EXISTS (SELECT FROM {} s WHERE s.{} = {user})",
                 from_item(&users, "users"),
                 l.col("users_key_col")
             ))
@@ -1258,7 +1260,8 @@ fn similar_items(
     let mut out: Vec<(i64, f64, String)> = Vec::new();
     let mut taken = vec![i];
     let (items, weights) = c.main.row(i);
-    for (&j, &w) in items.iter().zip(weights).take(k) {
+    // Positive weights only: a negative EASE weight says "rather not".
+    for (&j, &w) in items.iter().zip(weights).filter(|x| *x.1 > 0.0).take(k) {
         out.push((ids[j as usize], f64::from(w), "often chosen by the same users".to_owned()));
         taken.push(j);
     }
@@ -1382,33 +1385,40 @@ fn recommend_all(
     let mut done = 0usize;
     let mut written = 0i64;
     let mut last_notice = Instant::now();
+    let (mut ranking, mut writing) = (0.0f64, 0.0f64);
     for block in entries.chunks(batch_size as usize) {
         check_for_interrupts!();
         let inputs: Vec<UserInput> = block.iter().map(|e| e.1.clone()).collect();
         let core = &l.core;
+        let t = Instant::now();
         let lists = run_on_pool(|| rank_batch(core, &inputs, &ask, &seg_pop)).unwrap_or_else(|e| rank_error(e));
+        ranking += t.elapsed().as_secs_f64();
         check_for_interrupts!();
-        let mut user_ids = Vec::with_capacity(block.len());
-        let mut offsets = vec![0i32];
-        let (mut items, mut scores, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
+        let t = Instant::now();
+        // One flat row per recommendation, grouped back into one array row
+        // per user by the INSERT (unnest is linear; slicing a long array
+        // parameter per user was quadratic).
+        let n_rows: usize = lists.iter().map(Vec::len).sum();
+        let mut users = Vec::with_capacity(n_rows);
+        let (mut items, mut scores, mut reasons) = (Vec::with_capacity(n_rows), Vec::with_capacity(n_rows), Vec::with_capacity(n_rows));
         for ((u, _), list) in block.iter().zip(&lists) {
-            user_ids.push(*u);
             for &(j, s, r) in list {
+                users.push(*u);
                 items.push(ids[j as usize]);
                 scores.push(s);
                 reasons.push(r.text(ids));
             }
-            offsets.push(items.len() as i32);
         }
         written += items.len() as i64;
         Spi::run_with_args(
             "INSERT INTO persona.recommendation_lists (model, user_id, items, scores, reasons)
-             SELECT $1, $2[u], coalesce($3[$6[u] + 1 : $6[u + 1]], '{}'), coalesce($4[$6[u] + 1 : $6[u + 1]], '{}'),
-                    coalesce($5[$6[u] + 1 : $6[u + 1]], '{}')
-             FROM generate_subscripts($2, 1) u",
-            &[l.name.as_str().into(), user_ids.into(), items.into(), scores.into(), reasons.into(), offsets.into()],
+             SELECT $1, u, array_agg(i ORDER BY n), array_agg(s ORDER BY n), array_agg(r ORDER BY n)
+             FROM unnest($2::bigint[], $3::bigint[], $4::real[], $5::text[]) WITH ORDINALITY AS x(u, i, s, r, n)
+             GROUP BY u",
+            &[l.name.as_str().into(), users.into(), items.into(), scores.into(), reasons.into()],
         )
         .unwrap_or_else(|e| spi_err("write persona.recommendation_lists", e));
+        writing += t.elapsed().as_secs_f64();
         done += block.len();
         if last_notice.elapsed().as_secs_f64() >= 2.0 || done == total {
             last_notice = Instant::now();
@@ -1416,6 +1426,7 @@ fn recommend_all(
             pgrx::notice!("recommend_all: {done} of {total} users, {:.0} users/s", done as f64 / secs);
         }
     }
+    pgrx::notice!("recommend_all: ranking {ranking:.1} s, writing {writing:.1} s, {written} recommendations");
     TableIterator::once((total as i64, written, started.elapsed().as_secs_f64()))
 }
 
