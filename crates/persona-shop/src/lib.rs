@@ -314,14 +314,34 @@ fn class_info(class: &str) -> (f64, &'static str) {
 
 /// Words from reviews that make a title: styles first, then fabrics and colours.
 const STYLE_WORDS: [&str; 24] = [
-    "floral", "striped", "lace", "embroidered", "ruffled", "pleated", "tiered", "printed", "plaid",
-    "sequin", "cropped", "sleeveless", "wrap", "maxi", "midi", "mini", "oversized", "fitted", "flowy",
-    "boho", "ribbed", "smocked", "peplum", "tunic",
+    "floral",
+    "striped",
+    "lace",
+    "embroidered",
+    "ruffled",
+    "pleated",
+    "tiered",
+    "printed",
+    "plaid",
+    "sequin",
+    "cropped",
+    "sleeveless",
+    "wrap",
+    "maxi",
+    "midi",
+    "mini",
+    "oversized",
+    "fitted",
+    "flowy",
+    "boho",
+    "ribbed",
+    "smocked",
+    "peplum",
+    "tunic",
 ];
 const FABRIC_WORDS: [&str; 26] = [
-    "linen", "silk", "cotton", "denim", "velvet", "wool", "cashmere", "jersey", "chiffon", "suede",
-    "leather", "fleece", "satin", "modal", "corduroy", "tweed", "black", "white", "navy", "red",
-    "green", "blue", "grey", "pink", "ivory", "olive",
+    "linen", "silk", "cotton", "denim", "velvet", "wool", "cashmere", "jersey", "chiffon", "suede", "leather", "fleece", "satin", "modal",
+    "corduroy", "tweed", "black", "white", "navy", "red", "green", "blue", "grey", "pink", "ivory", "olive",
 ];
 const PLAIN_WORDS: [&str; 6] = ["Classic", "Everyday", "Essential", "Signature", "Relaxed", "Modern"];
 
@@ -397,8 +417,7 @@ impl Catalogue {
     /// Reads the gzip-compressed reviews CSV (the data set's own layout) and builds the
     /// catalogue. Prices depend on the seed; everything else on the file only.
     pub fn from_reviews_gz(path: &Path, seed: u64) -> io::Result<Catalogue> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let file = std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         Catalogue::from_reviews_csv(GzDecoder::new(io::BufReader::new(file)), seed)
     }
 
@@ -426,10 +445,18 @@ impl Catalogue {
             if body.is_empty() || !(1..=5).contains(&rating) {
                 continue;
             }
-            rows.push(SourceReview { item_id, rating, title: field(3).to_string(), body: body.to_string() });
+            rows.push(SourceReview {
+                item_id,
+                rating,
+                title: field(3).to_string(),
+                body: body.to_string(),
+            });
         }
         if kinds.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "no items with a department in the reviews file"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no items with a department in the reviews file",
+            ));
         }
 
         // Items: every Clothing ID whose reviews name a department (the most frequent
@@ -443,7 +470,15 @@ impl Catalogue {
             k.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             let (department, class) = k[0].0.clone();
             position.insert(id, items.len() as u32);
-            items.push(Item { item_id: id, title: String::new(), department, class, price_cents: 0, tier: 0, reviews: 0 });
+            items.push(Item {
+                item_id: id,
+                title: String::new(),
+                department,
+                class,
+                price_cents: 0,
+                tier: 0,
+                reviews: 0,
+            });
         }
         let reviews: Vec<SourceReview> = rows.into_iter().filter(|r| position.contains_key(&r.item_id)).collect();
 
@@ -518,8 +553,14 @@ impl Catalogue {
         for (i, r) in reviews.iter().enumerate() {
             let p = position[&r.item_id];
             by_item_rating.entry((p, r.rating)).or_default().push(i as u32);
-            by_class_rating.entry((items[p as usize].class.clone(), r.rating)).or_default().push(i as u32);
-            by_department_rating.entry((items[p as usize].department.clone(), r.rating)).or_default().push(i as u32);
+            by_class_rating
+                .entry((items[p as usize].class.clone(), r.rating))
+                .or_default()
+                .push(i as u32);
+            by_department_rating
+                .entry((items[p as usize].department.clone(), r.rating))
+                .or_default()
+                .push(i as u32);
         }
 
         // Samplers: popularity is the number of reviews (a long tail).
@@ -543,7 +584,16 @@ impl Catalogue {
         }
         let everything = Pool::new((0..items.len() as u32).collect(), weight);
         let crawl: Vec<u32> = (0..items.len() as u32).step_by((items.len() / 60).max(1)).take(60).collect();
-        Ok(Catalogue { items, reviews, by_item_rating, by_class_rating, by_department_rating, pools, everything, crawl })
+        Ok(Catalogue {
+            items,
+            reviews,
+            by_item_rating,
+            by_class_rating,
+            by_department_rating,
+            pools,
+            everything,
+            crawl,
+        })
     }
 
     /// A real review for an item and a rating: one of the item's own reviews with that
@@ -799,7 +849,13 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         let mut t = start;
         if persona == Persona::Bot {
             for &item in &cat.crawl {
-                events.push(Event { item, kind: 0, price_cents: cat.items[item as usize].price_cents, order: 0, at: t });
+                events.push(Event {
+                    item,
+                    kind: 0,
+                    price_cents: cat.items[item as usize].price_cents,
+                    order: 0,
+                    at: t,
+                });
                 t += 2;
             }
             continue;
@@ -807,12 +863,28 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         let n_views = rng.random_range(spec.views.0..=spec.views.1);
         let mut cart: Vec<u32> = Vec::new();
         for _ in 0..n_views {
-            let item = if rng.random::<f64>() < spec.noise { cat.everything.sample(&mut rng) } else { pool.sample(&mut rng) };
+            let item = if rng.random::<f64>() < spec.noise {
+                cat.everything.sample(&mut rng)
+            } else {
+                pool.sample(&mut rng)
+            };
             let price = cat.items[item as usize].price_cents;
-            events.push(Event { item, kind: 0, price_cents: price, order: 0, at: t });
+            events.push(Event {
+                item,
+                kind: 0,
+                price_cents: price,
+                order: 0,
+                at: t,
+            });
             t += rng.random_range(15..240);
             if rng.random::<f64>() < spec.cart_p && !cart.contains(&item) {
-                events.push(Event { item, kind: 1, price_cents: price, order: 0, at: t });
+                events.push(Event {
+                    item,
+                    kind: 1,
+                    price_cents: price,
+                    order: 0,
+                    at: t,
+                });
                 t += rng.random_range(10..120);
                 cart.push(item);
             }
@@ -821,7 +893,13 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         if persona == Persona::GiftBuyer && s + 1 == starts.len() {
             let item = events.last().map(|e| e.item).unwrap_or_else(|| pool.sample(&mut rng));
             let price = cat.items[item as usize].price_cents;
-            events.push(Event { item, kind: 1, price_cents: price, order: 0, at: t });
+            events.push(Event {
+                item,
+                kind: 1,
+                price_cents: price,
+                order: 0,
+                at: t,
+            });
             t += rng.random_range(10..120);
             cart = vec![item];
         }
@@ -841,7 +919,13 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
                 } else {
                     list
                 };
-                events.push(Event { item, kind: 2, price_cents: paid, order: orders, at: t });
+                events.push(Event {
+                    item,
+                    kind: 2,
+                    price_cents: paid,
+                    order: orders,
+                    at: t,
+                });
             }
         }
     }
@@ -882,7 +966,11 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         _ => START_UNIX - rng.random_range(0..700 * 86_400),
     }
     .min(first_activity - 60);
-    let age = if spec.ages.1 > 0 { Some(rng.random_range(spec.ages.0..=spec.ages.1)) } else { None };
+    let age = if spec.ages.1 > 0 {
+        Some(rng.random_range(spec.ages.0..=spec.ages.1))
+    } else {
+        None
+    };
     let region = REGIONS[rng.random_range(0..REGIONS.len())];
     let channel = CHANNELS[pick_weighted(&spec.channels, &mut rng)];
 

@@ -29,7 +29,11 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let mut cfg = Config { users: 20_000, seed: 1, threads: 0 };
+    let mut cfg = Config {
+        users: 20_000,
+        seed: 1,
+        threads: 0,
+    };
     let mut reviews = PathBuf::from("data/womens_clothing_reviews.csv.gz");
     let mut out: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
@@ -63,8 +67,22 @@ fn run() -> Result<(), String> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{}: {e}", out.display()))?;
     let stats = {
-        let [items, users, events, searches, reviews, personas] = &mut writers[..] else { unreachable!() };
-        generate(&cat, &cfg, Sinks { items, users, events, searches, reviews, personas }).map_err(|e| e.to_string())?
+        let [items, users, events, searches, reviews, personas] = &mut writers[..] else {
+            unreachable!()
+        };
+        generate(
+            &cat,
+            &cfg,
+            Sinks {
+                items,
+                users,
+                events,
+                searches,
+                reviews,
+                personas,
+            },
+        )
+        .map_err(|e| e.to_string())?
     };
     for w in writers.iter_mut() {
         w.flush().map_err(|e| e.to_string())?;

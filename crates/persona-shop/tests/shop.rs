@@ -70,7 +70,11 @@ fn unix(ts: &str) -> i64 {
     assert!(ts.ends_with("+00"), "{ts}");
     let (y, m, d) = (&ts[0..4], &ts[5..7], &ts[8..10]);
     let (y, m, d): (i64, i64, i64) = (y.parse().unwrap(), m.parse().unwrap(), d.parse().unwrap());
-    let (hh, mm, ss): (i64, i64, i64) = (ts[11..13].parse().unwrap(), ts[14..16].parse().unwrap(), ts[17..19].parse().unwrap());
+    let (hh, mm, ss): (i64, i64, i64) = (
+        ts[11..13].parse().unwrap(),
+        ts[14..16].parse().unwrap(),
+        ts[17..19].parse().unwrap(),
+    );
     // days from civil (H. Hinnant)
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
@@ -83,7 +87,10 @@ fn unix(ts: &str) -> i64 {
 }
 
 fn personas(s: &Shop) -> HashMap<u64, String> {
-    rows(&s.personas).iter().map(|r| (r[0].parse().unwrap(), r[2].to_string())).collect()
+    rows(&s.personas)
+        .iter()
+        .map(|r| (r[0].parse().unwrap(), r[2].to_string()))
+        .collect()
 }
 
 #[test]
@@ -155,7 +162,11 @@ fn catalogue_is_the_real_clothing_ids_with_titles_and_prices() {
     assert!(max as f64 > 1.8 * min as f64, "dress prices {min}..{max}");
     for t in 0..3u8 {
         let n = dresses.iter().filter(|i| i.tier == t).count();
-        assert!(n >= dresses.len() / 3 - 1 && n <= dresses.len() / 3 + 1, "tier {t}: {n} of {}", dresses.len());
+        assert!(
+            n >= dresses.len() / 3 - 1 && n <= dresses.len() / 3 + 1,
+            "tier {t}: {n} of {}",
+            dresses.len()
+        );
     }
 }
 
@@ -200,7 +211,7 @@ fn every_row_references_a_known_user_and_item_within_the_window() {
         assert!(user_ids.contains(&r[0]));
         assert!(!r[1].is_empty() && !r[1].contains('{'), "query {}", &r[1]);
         let t = unix(&r[2]);
-        assert!(t >= START_UNIX - 3600 && t < END_UNIX);
+        assert!((START_UNIX - 3600..END_UNIX).contains(&t));
     }
     for r in rows(&s.reviews) {
         assert!(user_ids.contains(&r[0]));
@@ -221,22 +232,35 @@ fn reviews_are_real_texts_of_bought_items_with_the_persona_tone() {
     for r in &cat.reviews {
         texts.entry(r.body.as_str()).or_default().push((r.item_id, r.rating));
     }
-    let bought: HashSet<(String, String)> =
-        rows(&s.events).iter().filter(|r| &r[2] == "purchase").map(|r| (r[0].to_string(), r[1].to_string())).collect();
+    let bought: HashSet<(String, String)> = rows(&s.events)
+        .iter()
+        .filter(|r| &r[2] == "purchase")
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
     let who = personas(s);
     let reviews = rows(&s.reviews);
     assert!(reviews.len() > 3_000, "{} reviews", reviews.len());
     let (mut same_item, mut same_rating) = (0, 0);
     let mut ratings: HashMap<&str, Vec<f64>> = HashMap::new();
     for r in &reviews {
-        assert!(bought.contains(&(r[0].to_string(), r[1].to_string())), "review of an item not bought");
+        assert!(
+            bought.contains(&(r[0].to_string(), r[1].to_string())),
+            "review of an item not bought"
+        );
         let sources = texts.get(&r[4]).expect("review text from the data set");
         same_item += sources.iter().any(|(item, _)| item.to_string() == r[1]) as usize;
         same_rating += sources.iter().any(|(_, rating)| rating.to_string() == r[2]) as usize;
-        ratings.entry(who[&r[0].parse::<u64>().unwrap()].as_str()).or_default().push(r[2].parse().unwrap());
+        ratings
+            .entry(who[&r[0].parse::<u64>().unwrap()].as_str())
+            .or_default()
+            .push(r[2].parse().unwrap());
     }
     assert_eq!(same_rating, reviews.len(), "the text's own rating is the review's rating");
-    assert!(same_item as f64 > 0.5 * reviews.len() as f64, "{same_item} of {} from the item itself", reviews.len());
+    assert!(
+        same_item as f64 > 0.5 * reviews.len() as f64,
+        "{same_item} of {} from the item itself",
+        reviews.len()
+    );
     let mean = |p: &str| ratings[p].iter().sum::<f64>() / ratings[p].len() as f64;
     let share3 = |p: &str| ratings[p].iter().filter(|&&x| x == 3.0).count() as f64 / ratings[p].len() as f64;
     assert!(mean("loyal_premium") > 4.4, "premium {}", mean("loyal_premium"));
@@ -283,7 +307,13 @@ fn personas_behave_differently() {
             2 => a.high_tier += 1.0,
             _ => {}
         }
-        let _ = price[&r[1]];
+        // Views and carts show the list price; a purchase pays it or a sale price below it.
+        let paid = (r[3].parse::<f64>().unwrap() * 100.0).round() as u32;
+        if &r[2] == "purchase" {
+            assert!(paid <= price[&r[1]], "paid {paid} over the list price {}", price[&r[1]]);
+        } else {
+            assert_eq!(paid, price[&r[1]]);
+        }
         a.sessions.entry(u).or_default().push((r[1].to_string(), t));
     }
     let per_user = |p: &str, f: fn(&Acc) -> f64| f(&acc[p]) / acc[p].users.len() as f64;
@@ -353,15 +383,27 @@ fn searches_follow_the_persona() {
     let who = personas(s);
     let mut by: HashMap<String, Vec<String>> = HashMap::new();
     for r in rows(&s.searches) {
-        by.entry(who[&r[0].parse::<u64>().unwrap()].clone()).or_default().push(r[1].to_string());
+        by.entry(who[&r[0].parse::<u64>().unwrap()].clone())
+            .or_default()
+            .push(r[1].to_string());
     }
     let share = |p: &str, words: &[&str]| {
         let q = &by[p];
         q.iter().filter(|q| words.iter().any(|w| q.contains(w))).count() as f64 / q.len() as f64
     };
-    assert!(share("bargain_hunter", &["sale", "cheap", "under $", "clearance", "deals", "discount", "budget", "coupon"]) > 0.95);
+    assert!(
+        share(
+            "bargain_hunter",
+            &["sale", "cheap", "under $", "clearance", "deals", "discount", "budget", "coupon"]
+        ) > 0.95
+    );
     assert!(share("gift_buyer", &["gift", "present"]) > 0.95);
-    assert!(share("loyal_premium", &["silk", "cashmere", "designer", "luxury", "wool", "premium", "new season"]) > 0.95);
+    assert!(
+        share(
+            "loyal_premium",
+            &["silk", "cashmere", "designer", "luxury", "wool", "premium", "new season"]
+        ) > 0.95
+    );
     // A few hundred distinct queries in all, so a demo embeds each once.
     let distinct: HashSet<&String> = by.values().flatten().collect();
     assert!(distinct.len() < 2_000, "{} distinct queries", distinct.len());
