@@ -1,6 +1,6 @@
 # persona: the two commands.
 #   make demo   build, install, start a private cluster, generate a shop, run the pipeline, show the result
-#               (PERSONA_DEMO_USERS=1000000 make demo for a bigger shop; see scripts/demo.sh)
+#               (PERSONA_DEMO_USERS=100000 make demo for a bigger shop; see scripts/demo.sh)
 #   make test   every test layer (unit, pg_test, pg_regress, end-to-end)
 # Both install whatever is missing first (scripts/setup.sh), so they work on a fresh Debian 12 machine as root.
 
