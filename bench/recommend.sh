@@ -49,7 +49,7 @@ quality() {
     for spec in "persona|ease|{}|persona default (EASE + recency + transitions)" \
                 "persona_ease|ease|{\"transition_weight\": 0, \"half_life\": 0}|persona EASE alone (lambda 200, top 200)" \
                 "persona_knn|knn|{\"transition_weight\": 0, \"half_life\": 0}|persona item-kNN alone (top 200)" \
-                ${4:+"persona_full|ease|{\"transition_weight\": 0, \"half_life\": 0, \"neighbours\": 20000}|persona EASE alone, every neighbour kept"}; do
+                ${4:+"persona_full|ease|{\"transition_weight\": 0, \"half_life\": 0, \"neighbours\": 10000}|persona EASE alone, every neighbour kept"}; do
         IFS='|' read -r model method opts label <<<"$spec"
         t0=$(now)
         "${PSQL[@]}" -d "$db" -c "SET client_min_messages = warning" \

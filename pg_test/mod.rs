@@ -187,3 +187,76 @@ fn profiles_name_a_missing_column() {
     Spi::run("CREATE TABLE pt_bad (user_id int, item_id int, event_type text, event_time timestamptz)").unwrap();
     Spi::run("SELECT * FROM persona.build_profiles('bad', 'pt_bad', time_col => 'nope')").unwrap();
 }
+
+#[pg_test]
+fn recommend_vectors_method_is_exact_against_plain_sql() {
+    Spi::run("SELECT setseed(0.3)").unwrap();
+    Spi::run(
+        "CREATE TEMP TABLE iv AS SELECT i AS item_id, ARRAY(SELECT (random() - 0.5)::real FROM generate_series(1, 16) d WHERE i > 0) AS v
+         FROM generate_series(1, 700) i",
+    )
+    .unwrap();
+    Spi::run(
+        "CREATE TEMP TABLE uv AS SELECT u AS user_id, ARRAY(SELECT (random() - 0.5)::real FROM generate_series(1, 16) d WHERE u > 0) AS v
+         FROM generate_series(1, 300) u",
+    )
+    .unwrap();
+    Spi::run("SET client_min_messages = warning").unwrap();
+    Spi::run("SELECT 1 FROM persona.train_recommender('pgt_vec', method => 'vectors', user_vectors => 'uv', item_vectors => 'iv')").unwrap();
+    Spi::run("SELECT 1 FROM persona.recommend_all(10, 'pgt_vec', batch_size => 64)").unwrap();
+    // Every user's list equals the plain SQL ORDER BY cosine LIMIT 10, from
+    // recommend() and from recommend_all's blocked products alike.
+    let differing = Spi::get_one::<i64>(
+        "SELECT count(*) FROM uv u WHERE
+            (SELECT array_agg(item_id) FROM persona.recommend(u.user_id, 10, 'pgt_vec'))
+            IS DISTINCT FROM (SELECT array_agg(item_id) FROM (SELECT item_id::bigint AS item_id FROM iv
+                              ORDER BY persona.cosine_similarity(iv.v, u.v) DESC, item_id LIMIT 10) s)
+         OR (SELECT array_agg(item_id ORDER BY rank) FROM persona.recommendations r WHERE r.model = 'pgt_vec' AND r.user_id = u.user_id)
+            IS DISTINCT FROM (SELECT array_agg(item_id) FROM persona.recommend(u.user_id, 10, 'pgt_vec'))",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(differing, 0, "{differing} users differ from plain SQL");
+    let max_diff = Spi::get_one::<f64>(
+        "SELECT max(abs(r.score - persona.cosine_similarity(i.v, u.v))) FROM uv u, persona.recommend(u.user_id, 10, 'pgt_vec') r
+         JOIN iv i USING (item_id)",
+    )
+    .unwrap()
+    .unwrap();
+    assert!(max_diff < 1e-5, "scores differ from cosine_similarity by {max_diff}");
+}
+
+#[pg_test]
+fn evaluate_recommendations_popularity_matches_plain_sql() {
+    Spi::run(
+        "CREATE TEMP TABLE ev AS SELECT u AS user_id, 1 + (u * 7 + e * e * 3) % 60 AS item_id, e AS ts
+         FROM generate_series(1, 400) u, generate_series(1, 2 + u % 9) e",
+    )
+    .unwrap();
+    Spi::run("SET client_min_messages = warning").unwrap();
+    Spi::run("SELECT 1 FROM persona.train_recommender('pgt_pop', 'ev', time_col => 'ts', method => 'knn')").unwrap();
+    let persona = Spi::get_two::<f64, f64>(
+        "SELECT hit_rate, coverage FROM persona.evaluate_recommendations('pgt_pop', 10) WHERE method = 'popularity'",
+    )
+    .unwrap();
+    // The same protocol in plain SQL: each user's last event (by time, then
+    // item) is the target; popularity = distinct users per item over every
+    // user's earlier events less the target item; top 10 by popularity then
+    // item id, the user's earlier items excluded.
+    let plain = Spi::get_two::<f64, f64>(
+        "WITH o AS (SELECT user_id, item_id, row_number() OVER (PARTITION BY user_id ORDER BY ts DESC, item_id DESC) AS back FROM ev),
+              t AS (SELECT user_id, item_id AS target FROM o WHERE back = 1 AND user_id IN (SELECT user_id FROM o WHERE back = 2)),
+              h AS (SELECT DISTINCT o.user_id, o.item_id FROM o LEFT JOIN t USING (user_id)
+                    WHERE o.back > 1 AND o.item_id IS DISTINCT FROM t.target OR t.user_id IS NULL),
+              pop AS (SELECT i AS item_id, (SELECT count(*) FROM h WHERE h.item_id = i) AS n FROM (SELECT DISTINCT item_id AS i FROM ev) c),
+              top AS (SELECT t.user_id, t.target, x.item_id FROM t, LATERAL (SELECT p.item_id FROM pop p
+                      WHERE NOT EXISTS (SELECT FROM h WHERE h.user_id = t.user_id AND h.item_id = p.item_id)
+                      ORDER BY p.n DESC, p.item_id LIMIT 10) x)
+         SELECT (SELECT count(*) FILTER (WHERE target = item_id)::float8 FROM top) / (SELECT count(*) FROM t),
+                (SELECT count(DISTINCT item_id)::float8 FROM top) / (SELECT count(DISTINCT item_id) FROM ev)",
+    )
+    .unwrap();
+    assert_eq!(persona.0, plain.0, "hit rate");
+    assert_eq!(persona.1, plain.1, "coverage");
+    assert!(persona.0.is_some_and(|hr| hr > 0.0));
+}
