@@ -106,13 +106,8 @@ SELECT 'build profiles', extract(epoch FROM clock_timestamp() - :'t0'::timestamp
 \echo '==> 6. segments: SELECT * FROM persona.kmeans_train(''shop_segments'', profiles => ''shop'', texts => ''(SELECT user_id, body FROM shop.reviews UNION ALL ...)'')'
 SELECT clock_timestamp() AS t0 \gset
 SET client_min_messages = warning;
--- Work-around: on a fresh install persona.segment_assignments has no statistics when
--- kmeans_train describes the new segments in the same transaction, and the planner's
--- nested loops made that take minutes (290 s at 20,000 users); 3 s without them.
-SET enable_nestloop = off;
 SELECT k, round(silhouette::numeric, 3) AS silhouette FROM persona.kmeans_train('shop_segments', profiles => 'shop',
     texts => '(SELECT user_id, body FROM shop.reviews UNION ALL SELECT user_id, query FROM shop.searches)') \gset km_
-RESET enable_nestloop;
 SET client_min_messages = notice;
 INSERT INTO demo_steps (step, seconds, note)
 SELECT 'train K-Means (automatic k), assign, score', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),

@@ -210,6 +210,11 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
     let total = keys.len() as i64;
     let minor: Vec<i32> = (0..t.k).filter(|&i| !is_major(sizes[i], total)).map(|i| ids[i]).collect();
     if !minor.is_empty() && minor.len() < t.k {
+        // The assignments written above have no statistics yet; a planner that
+        // guesses one row per (name, version) picks a nested loop over the whole
+        // source for every member. Hash joins only, for this statement.
+        let nestloop = Spi::get_one::<String>("SELECT current_setting('enable_nestloop')").ok().flatten().unwrap_or_else(|| "on".to_owned());
+        Spi::run("SELECT set_config('enable_nestloop', 'off', true)").unwrap_or_else(|e| spi_err("plan the scoring of small segments", e));
         Spi::run_with_args(
             &format!(
                 "UPDATE persona.segment_assignments a SET anomaly_score = n.anomaly_score
@@ -219,6 +224,8 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
             &[model.into(), version.into(), minor.into()],
         )
         .unwrap_or_else(|e| spi_err("score the members of small segments", e));
+        Spi::run_with_args("SELECT set_config('enable_nestloop', $1, true)", &[nestloop.into()])
+            .unwrap_or_else(|e| spi_err("plan the scoring of small segments", e));
     }
     // Exemplars: the five members nearest each centroid, ties by key.
     let mut nearest: Vec<Vec<(f32, i64)>> = vec![Vec::new(); t.k];
