@@ -173,7 +173,7 @@ impl Params {
                 },
             }
         };
-        let p = Params {
+        Params {
             method,
             lambda: num("lambda", 200.0, 1e-6, 1e12),
             neighbours: num("neighbours", 200.0, 1.0, 10_000.0) as usize,
@@ -185,8 +185,7 @@ impl Params {
             transition_half_life: num("transition_half_life", 0.5, 0.0, 1e9) as f32,
             text_weight: num("text_weight", 0.1, 0.0, 1e6) as f32,
             max_items: num("max_items", EASE_MAX_ITEMS as f64, 1.0, EASE_MAX_ITEMS as f64) as usize,
-        };
-        p
+        }
     }
 
     fn to_json(&self) -> serde_json::Value {
@@ -492,9 +491,9 @@ fn rank_one(core: &Core, u: &UserInput, ask: &Ask<'_>, segment_popularity: &Hash
         let mut cold_scored = false;
         if let (Some(texts), true) = (core.texts.as_ref(), p.text_weight > 0.0) {
             if let Some(c) = content_vector(core, u) {
-                for j in 0..n {
+                for (j, s) in scores.iter_mut().enumerate() {
                     if core.popularity[j] == 0.0 && texts.has[j] {
-                        scores[j] += p.text_weight * dot(&c, texts.row(j));
+                        *s += p.text_weight * dot(&c, texts.row(j));
                         cold_scored = true;
                     }
                 }
@@ -634,7 +633,10 @@ fn read_vectors(from: &str, filter: &str) -> Vec<(i64, Vec<f32>)> {
 }
 
 /// Fitted neighbour lists: main model and transitions.
-fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params) -> Result<(Vec<Vec<(u32, f32)>>, Vec<Vec<(u32, f32)>>), RankError> {
+/// One neighbour list per item: (item index, weight), best first.
+type Lists = Vec<Vec<(u32, f32)>>;
+
+fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params) -> Result<(Lists, Lists), RankError> {
     let main = match p.method {
         Method::Ease => {
             let model = fit_ease(
@@ -756,7 +758,6 @@ fn train_recommender(
             raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("k-means model \"{s}\" does not exist"), None, Some("Train it first with persona.kmeans_train()."));
         }
     }
-    let user_vec_from = user_vectors.map(|s| from_item(s, "user_vectors"));
     let item_vec_from = item_vectors.map(|s| from_item(s, "item_vectors"));
 
     // Events.
@@ -768,7 +769,9 @@ fn train_recommender(
         pgrx::notice!("train_recommender: skipped {} events with a NULL user or item", ev.skipped);
     }
     // Items of the catalogue: from events, items and item vectors.
-    let mut catalogue: BTreeMap<i64, (Option<String>, Option<Vec<f32>>, Option<Vec<f32>>)> = BTreeMap::new();
+    // Per item id: category, item vector, text vector.
+    type Entry = (Option<String>, Option<Vec<f32>>, Option<Vec<f32>>);
+    let mut catalogue: BTreeMap<i64, Entry> = BTreeMap::new();
     for s in &ev.sequences {
         for &i in s {
             catalogue.entry(i).or_default();
@@ -918,7 +921,6 @@ fn train_recommender(
         )
         .unwrap_or_else(|e| spi_err("write persona.recommender_items", e));
     }
-    let _ = user_vec_from;
     let seconds = started.elapsed().as_secs_f64();
     Spi::run_with_args("UPDATE persona.recommender_models SET seconds = $2 WHERE name = $1", &[model.into(), seconds.into()])
         .unwrap_or_else(|e| spi_err("write persona.recommender_models", e));
@@ -1038,7 +1040,8 @@ fn load(model: Option<&str>) -> Rc<Loaded> {
     });
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let index: HashMap<i64, u32> = ids.iter().enumerate().map(|(p, &id)| (id, p as u32)).collect();
-    let lists = |f: &dyn Fn(&Row) -> (&Vec<i64>, &Vec<f32>)| -> Vec<Vec<(u32, f32)>> {
+    type Pick = dyn Fn(&Row) -> (&Vec<i64>, &Vec<f32>);
+    let lists = |f: &Pick| -> Lists {
         rows.iter()
             .map(|r| {
                 let (b, w) = f(r);
