@@ -3,10 +3,11 @@
 persona trained on (exported from the same table), same k, iterations and
 initialisation, in the same run.
 
-  kmeans_peer.py DATA_FILE DIM K ITERS SEED
+  kmeans_peer.py DATA_FILE DIM K ITERS SEED [REPEATS]
 DATA_FILE holds one vector per line, values separated by spaces.
 Prints lines "name seconds inertia" for:
   faiss_random    faiss.Kmeans, random initial rows, ITERS iterations, all points
+                  (median time of REPEATS runs, default 1)
   sklearn_random  KMeans(init='random', n_init=1, max_iter=ITERS, tol=0)
   sklearn_pp      KMeans(init='k-means++', n_init=3, max_iter=100, tol=1e-4) (quality)
 """
@@ -18,18 +19,23 @@ import numpy as np
 
 def main():
     path, dim, k, iters, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    repeats = int(sys.argv[6]) if len(sys.argv) > 6 else 1
     with open(path) as f:
         x = np.array(f.read().split(), dtype=np.float32).reshape(-1, dim)
     x = np.ascontiguousarray(x)
 
     import faiss
     faiss.omp_set_num_threads(len(__import__("os").sched_getaffinity(0)))
-    km = faiss.Kmeans(dim, k, niter=iters, seed=seed, max_points_per_centroid=x.shape[0], verbose=False)
-    t = time.perf_counter()
-    km.train(x)
-    secs = time.perf_counter() - t
+    times = []
+    for _ in range(repeats):
+        km = faiss.Kmeans(dim, k, niter=iters, seed=seed, max_points_per_centroid=x.shape[0], verbose=False)
+        t = time.perf_counter()
+        km.train(x)
+        times.append(time.perf_counter() - t)
+    secs = sorted(times)[len(times) // 2]
     d, _ = km.index.search(x, 1)
     print(f"faiss_random {secs:.3f} {float(d.sum()):.6g}")
+    print("faiss_runs " + " ".join(f"{t:.2f}" for t in times))
 
     from sklearn.cluster import KMeans
     t = time.perf_counter()

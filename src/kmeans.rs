@@ -196,6 +196,11 @@ fn seeds(sample_or_data: &[f32], dim: usize, k: usize, a: &TrainArgs, seed: u64)
     initial.unwrap_or_else(|e| cluster_error(e))
 }
 
+/// Inertia of an assignment: squared distances under L2, `1 - cos` under cosine.
+fn final_inertia(all: &[Assignment], metric: Metric) -> f64 {
+    all.iter().map(|x| if metric == Metric::L2 { f64::from(x.distance).powi(2) } else { f64::from(x.distance) }).sum()
+}
+
 fn converged(previous: Option<f64>, inertia: f64, moved: Option<usize>, tol: f64) -> bool {
     moved == Some(0) || previous.is_some_and(|p| (p - inertia).abs() <= tol * p)
 }
@@ -277,7 +282,10 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
                 }
                 previous = Some(stats.inertia);
             }
-            let inertia = run_on_pool(|| lloyd.relabel());
+            // Restarts are compared by the inertia of their final centroids;
+            // a single run gets it from the final assignment below instead
+            // (one pass over the rows fewer).
+            let inertia = if restarts > 1 { run_on_pool(|| lloyd.relabel()) } else { f64::NAN };
             let iterations = lloyd.iteration();
             (lloyd.into_parts().0, inertia, iterations)
         } else {
@@ -308,11 +316,11 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
             }
             (centroids, inertia, iterations)
         };
-        if best.as_ref().is_none_or(|b| inertia < b.1) {
+        if best.as_ref().is_none_or(|b| inertia < b.1 || b.1.is_nan()) {
             best = Some((centroids, inertia, iterations));
         }
     }
-    let Some((centroids, mut inertia, iterations)) = best else { return (s, Trained::empty()) };
+    let Some((centroids, _, iterations)) = best else { return (s, Trained::empty()) };
 
     // Final assignment of every row (nearest, second nearest).
     let assignments: Vec<Assignment> = if s.in_memory {
@@ -322,9 +330,9 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
         for_each_chunk(query, a.metric, dim, |chunk| {
             all.extend(run_on_pool(|| assign(chunk, dim, &centroids, a.metric)).unwrap_or_else(|e| cluster_error(e)));
         });
-        inertia = all.iter().map(|x| if a.metric == Metric::L2 { f64::from(x.distance).powi(2) } else { f64::from(x.distance) }).sum();
         all
     };
+    let inertia = final_inertia(&assignments, a.metric);
     pgrx::debug1!("kmeans_train: assigned every row at {:.3} s", started.elapsed().as_secs_f64());
     let labels: Vec<u32> = assignments.iter().map(|x| x.label).collect();
     let distances: Vec<f32> = assignments.iter().map(|x| x.distance).collect();

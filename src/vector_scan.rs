@@ -82,9 +82,17 @@ unsafe extern "C-unwind" fn nothing(_dest: *mut pg_sys::DestReceiver) {}
 unsafe extern "C-unwind" fn receive_slot(slot: *mut pg_sys::TupleTableSlot, dest: *mut pg_sys::DestReceiver) -> bool {
     // SAFETY: `dest` is the `base` field of the `Receiver` given to the executor.
     let r = unsafe { &mut *dest.cast::<Receiver>() };
-    let (mut key_null, mut vec_null) = (false, false);
-    // SAFETY: a valid slot of the query's two-column result.
-    let (key, vector) = unsafe { (pg_sys::slot_getattr(slot, 1, &mut key_null), pg_sys::slot_getattr(slot, 2, &mut vec_null)) };
+    // SAFETY: a valid slot of the query's two-column result. A projected
+    // (virtual) slot already holds both values, so the common case reads them
+    // without a call (each guarded FFI call costs a sigsetjmp, per row).
+    let (key, key_null, vector, vec_null) = unsafe {
+        if (*slot).tts_nvalid < 2 {
+            pg_sys::slot_getsomeattrs(slot, 2);
+        }
+        let values = (*slot).tts_values;
+        let nulls = (*slot).tts_isnull;
+        (*values, *nulls, *values.add(1), *nulls.add(1))
+    };
     if key_null || vec_null {
         r.skipped += 1;
         return true;
