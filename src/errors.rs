@@ -57,3 +57,20 @@ pub fn raise_model_error(model: &str, e: ModelError) -> ! {
         ),
     }
 }
+
+/// An SPI statement of persona's own that failed; `what` says what it was for.
+pub fn raise_spi_error(what: &str, e: pgrx::spi::SpiError) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("cannot {what}"), Some(e.to_string()), None)
+}
+
+/// Model names of K-Means models and recommenders: 1-63 letters, digits, dots, dashes, underscores.
+pub fn check_model_name(model: &str) {
+    if model.is_empty() || model.len() > 63 || !model.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid model name \"{model}\""),
+            None,
+            Some("Use 1 to 63 letters, digits, dots, dashes or underscores."),
+        );
+    }
+}

@@ -12,16 +12,13 @@ use persona_item2vec::{Config, Trainer};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
+use crate::sql_text::quote_ident;
 use crate::errors::raise;
 
 /// Items trained between interrupt checks: a few milliseconds of work.
 const STEP_ITEMS: u64 = 20_000;
 /// Rows fetched from the source per cursor fetch.
 const FETCH_ROWS: i64 = 10_000;
-
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// The source as a FROM item: a parenthesised query is used as it is; anything
 /// else must name a table or view (42P01 otherwise).

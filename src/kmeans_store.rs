@@ -10,7 +10,8 @@ use persona_cluster::{anomaly_score, assign, class_tfidf, match_centroids, Assig
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::raise;
+use crate::errors::{check_model_name, raise, raise_spi_error as spi_err};
+use crate::sql_text::{quote_ident, quote_literal as literal};
 use crate::kmeans::{cluster_error, parse_metric, train, TrainArgs};
 
 pub struct Trained {
@@ -45,13 +46,6 @@ impl Trained {
     }
 }
 
-fn spi_err(what: &str, e: pgrx::spi::SpiError) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("cannot {what}"), Some(e.to_string()), None)
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
 
 /// Segment ids for the new centroids: the previous version's id of the
 /// centroid each one takes over (optimal matching by distance), fresh ids for
@@ -286,14 +280,7 @@ fn kmeans_train(
         name!(seconds, f64),
     ),
 > {
-    if model.is_empty() || model.len() > 63 || !model.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("invalid model name \"{model}\""),
-            None,
-            Some("Use 1 to 63 letters, digits, dots, dashes or underscores."),
-        );
-    }
+    check_model_name(model);
     if let Some(k) = k {
         if k < 1 {
             raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("k must be at least 1, not {k}"), None, None);
@@ -384,8 +371,8 @@ fn kmeans_train(
     });
     let query = format!(
         "SELECT (s.{k})::bigint, (s.{v})::real[] FROM {from} s",
-        k = crate::item2vec::quote_ident(&key_col),
-        v = crate::item2vec::quote_ident(&vector_col)
+        k = quote_ident(&key_col),
+        v = quote_ident(&vector_col)
     );
     let budget = crate::gucs::kmeans_work_mem_bytes();
     let (scan, trained) = train(&query, &args, budget);

@@ -20,6 +20,7 @@ mod recommend;
 mod report;
 mod runtime;
 mod similarity;
+mod sql_text;
 mod text;
 mod vector_scan;
 mod vectors;

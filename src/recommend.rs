@@ -30,8 +30,8 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use rayon::prelude::*;
 
-use crate::errors::raise;
-use crate::item2vec::quote_ident;
+use crate::errors::{check_model_name, raise, raise_spi_error as spi_err};
+use crate::sql_text::{quote_ident, quote_literal as literal};
 use crate::runtime::run_on_pool;
 
 /// The most recommendations one call returns per user.
@@ -55,10 +55,6 @@ fn rank_error(e: RankError) -> ! {
         _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
     };
     raise(code, e.to_string(), None, None)
-}
-
-fn spi_err(what: &str, e: pgrx::spi::SpiError) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("cannot {what}"), Some(e.to_string()), None)
 }
 
 fn check_k(k: i32) -> usize {
@@ -669,17 +665,6 @@ fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params) -> Result<(Lists, Lis
     Ok((main, next))
 }
 
-fn check_name(model: &str) {
-    if model.is_empty() || model.len() > 63 || !model.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("invalid model name \"{model}\""),
-            None,
-            Some("Use 1 to 63 letters, digits, dots, dashes or underscores."),
-        );
-    }
-}
-
 /// Trains a recommender and stores it (replacing a model of that name).
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe)]
@@ -706,7 +691,7 @@ fn train_recommender(
     (name!(users, i64), name!(items, i64), name!(interactions, i64), name!(neighbours, i64), name!(seconds, f64)),
 > {
     let started = Instant::now();
-    check_name(model);
+    check_model_name(model);
     let method = Method::parse(method);
     let params = Params::from_json(method, &options.0);
     if method == Method::Vectors && (user_vectors.is_none() || item_vectors.is_none()) {
@@ -1536,8 +1521,4 @@ fn evaluate_recommendations(
     }
     pgrx::notice!("evaluate_recommendations: done in {:.1} s", started.elapsed().as_secs_f64());
     TableIterator::new(rows)
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

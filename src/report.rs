@@ -10,11 +10,8 @@ use persona_report::{ExemplarRecommendations, Map, Point, Recommendation, Report
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::raise;
-
-fn spi_err(what: &str, e: pgrx::spi::SpiError) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("cannot {what}"), Some(e.to_string()), None)
-}
+use crate::errors::{raise, raise_spi_error as spi_err};
+use crate::sql_text::quote_ident;
 
 /// Traits of `persona.segments` shown in the heat map: (column, heading).
 const LIFTS: [(&str, &str); 6] = [
@@ -125,11 +122,11 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
          FROM m JOIN (SELECT (s.{k})::bigint AS user_id, (s.{v})::real[] AS vec FROM {from} s) v USING (user_id)
          WHERE m.rn <= greatest(20, ceil($4::float8 * m.size / m.total)) AND v.vec IS NOT NULL
          ORDER BY m.segment, m.rn",
-        k = crate::item2vec::quote_ident(&h.key_col),
-        v = crate::item2vec::quote_ident(&h.vector_col),
+        k = quote_ident(&h.key_col),
+        v = quote_ident(&h.vector_col),
     );
     let rows: Vec<(i32, Vec<f32>)> = Spi::connect(|c| {
-        c.select(&query, None, &[model.into(), h.version.into(), ids.into(), points.into()])
+        c.select(&query, None, &[model.into(), h.version.into(), ids.clone().into(), points.into()])
             .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect())
             .unwrap_or_else(|e| spi_err("read the model's vectors for the map", e))
     });
@@ -163,7 +160,7 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
         c.select(
             "SELECT segment, centroid FROM persona.kmeans_centroids WHERE name = $1 AND version = $2 AND segment = ANY ($3) ORDER BY segment",
             None,
-            &[model.into(), h.version.into(), visible.iter().map(|s| s.id).collect::<Vec<i32>>().into()],
+            &[model.into(), h.version.into(), ids.clone().into()],
         )
         .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect::<Vec<_>>())
         .unwrap_or_default()

@@ -105,8 +105,6 @@ unsafe extern "C-unwind" fn receive_slot(slot: *mut pg_sys::TupleTableSlot, dest
     true
 }
 
-const FLOAT4OID: u32 = 700;
-
 /// Copies the elements of a float4[] datum into `out`. Plain arrays (4-byte
 /// header) and short ones (1-byte header, up to 126 bytes) are read in place;
 /// compressed or out-of-line ones are detoasted into a copy that is freed.
@@ -141,7 +139,7 @@ unsafe fn parse(body: *const u8, out: &mut Vec<f32>, key: i64) {
     let ndim = read_i32(0);
     let dataoffset = read_i32(4);
     let elemtype = read_i32(8) as u32;
-    if elemtype != FLOAT4OID {
+    if elemtype != u32::from(pg_sys::FLOAT4OID) {
         raise(PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH, format!("vector of key {key} is not a real[]"), None, None);
     }
     if !(0..=6).contains(&ndim) {
