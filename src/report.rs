@@ -5,7 +5,7 @@
 //! plus a sample of the model's vectors for the map; the PCA is
 //! `persona_linalg::fit_pca_2d` and the HTML is `persona_report::render`.
 
-use persona_linalg::fit_pca_2d;
+use persona_linalg::fit_pca_2d_with;
 use persona_report::{ExemplarRecommendations, Map, Point, Recommendation, Report, Risk, Segment};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -149,8 +149,11 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
             segs.push(*s);
         }
     }
-    check_for_interrupts!();
-    let pca = fit_pca_2d(&data, dim).ok()?;
+    // Power iteration on up to map_points rows: cancel is checked every pass.
+    let pca = fit_pca_2d_with(&data, dim, &mut || {
+        check_for_interrupts!();
+    })
+    .ok()?;
     let points: Vec<Point> = data
         .chunks_exact(dim)
         .zip(&segs)

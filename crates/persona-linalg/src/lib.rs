@@ -10,7 +10,7 @@ use std::fmt;
 mod mean;
 mod pca;
 pub use mean::{MeanAccumulator, MeanError};
-pub use pca::{fit_pca_2d, Projection2d};
+pub use pca::{fit_pca_2d, fit_pca_2d_with, Projection2d};
 
 /// Why two vectors could not be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,6 +40,12 @@ impl Projection2d {
 
 /// Fits the first two principal components of `data` (rows of `dim` elements).
 pub fn fit_pca_2d(data: &[f32], dim: usize) -> Result<Projection2d, VecError> {
+    fit_pca_2d_with(data, dim, &mut || {})
+}
+
+/// As [`fit_pca_2d`], calling `between_iterations` after every pass over the
+/// data (the SQL layer checks for cancel there).
+pub fn fit_pca_2d_with(data: &[f32], dim: usize, between_iterations: &mut dyn FnMut()) -> Result<Projection2d, VecError> {
     if dim == 0 || data.is_empty() {
         return Err(VecError::Empty);
     }
@@ -61,8 +67,8 @@ pub fn fit_pca_2d(data: &[f32], dim: usize) -> Result<Projection2d, VecError> {
         data.chunks_exact(dim).flat_map(|row| row.iter().zip(&mean).map(|(&x, m)| f64::from(x) - m)).collect();
     let total_variance: f64 = centred.iter().map(|x| x * x).sum::<f64>() / n as f64;
 
-    let first = dominant(&centred, dim, None);
-    let second = dominant(&centred, dim, Some(&first.0));
+    let first = dominant(&centred, dim, None, between_iterations);
+    let second = dominant(&centred, dim, Some(&first.0), between_iterations);
     let ratio = |lambda: f64| if total_variance > 0.0 { (lambda / total_variance).clamp(0.0, 1.0) } else { 0.0 };
     Ok(Projection2d {
         dim,
@@ -73,7 +79,7 @@ pub fn fit_pca_2d(data: &[f32], dim: usize) -> Result<Projection2d, VecError> {
 }
 
 /// The dominant eigenvector of `XᵀX / n` (orthogonal to `against` when given) and its eigenvalue.
-fn dominant(x: &[f64], dim: usize, against: Option<&[f64]>) -> (Vec<f64>, f64) {
+fn dominant(x: &[f64], dim: usize, against: Option<&[f64]>, between_iterations: &mut dyn FnMut()) -> (Vec<f64>, f64) {
     let n = x.len() / dim;
     // A start vector no real data set is orthogonal to by accident.
     let mut v: Vec<f64> = (0..dim).map(|i| 1.0 + (i as f64 * 0.618_033_988_75).fract()).collect();
@@ -85,6 +91,7 @@ fn dominant(x: &[f64], dim: usize, against: Option<&[f64]>) -> (Vec<f64>, f64) {
     let mut lambda = 0.0;
     let mut xv = vec![0.0; n];
     for _ in 0..MAX_ITERATIONS {
+        between_iterations();
         for (row, out) in x.chunks_exact(dim).zip(xv.iter_mut()) {
             *out = row.iter().zip(&v).map(|(a, b)| a * b).sum();
         }

@@ -58,6 +58,8 @@ SELECT persona.report('no_such_model');
 \echo :LAST_ERROR_SQLSTATE
 SELECT persona.report('shop_segments', map_points => -1);
 \echo :LAST_ERROR_SQLSTATE
+SELECT persona.report('shop_segments', top_risks => 10001);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM persona.kmeans_models;
 DELETE FROM persona.profile_definitions;
 DELETE FROM persona.item_vectors;
