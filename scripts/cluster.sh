@@ -32,7 +32,15 @@ max_parallel_workers_per_gather = 2
 CONF
     fi
     if ! as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null
+        # The server outlives this script: it must not inherit descriptors
+        # beyond the standard three (a caller's flock would stay held by it).
+        (
+            for fd in /proc/self/fd/*; do
+                fd=${fd##*/}
+                if ((fd > 2 && fd != 255)); then eval "exec $fd>&-"; fi
+            done 2>/dev/null
+            as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null
+        )
     fi
     ;;
 stop)

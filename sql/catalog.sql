@@ -1,5 +1,19 @@
 -- Catalog tables of persona. Created before any function, since functions read them.
 
+-- persona reads text (reviews, searches, names) as UTF-8. In a database of
+-- another encoding that text would have to be converted at every call, and
+-- tokens and vectors would depend on it: refuse such a database up front.
+DO $$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'persona needs a UTF8 database; database "%" uses %',
+                        pg_catalog.current_database(), pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create a UTF8 database (CREATE DATABASE shop ENCODING ''UTF8'' LOCALE ''C.UTF-8'' TEMPLATE template0) and install persona there.';
+    END IF;
+END
+$$;
+
 -- Registered sentence-embedding models. Rows are written by
 -- persona.register_model() (superuser only); everyone may read them.
 CREATE TABLE persona.models (
@@ -21,6 +35,25 @@ SELECT pg_catalog.pg_extension_config_dump('persona.models', 'WHERE NOT builtin'
 
 GRANT USAGE ON SCHEMA persona TO PUBLIC;
 GRANT SELECT ON persona.models TO PUBLIC;
+
+-- The owner of every model persona stores: the role that first trained it.
+-- Only members of that role (and superusers) retrain, replace, drop or share
+-- it, or run the functions that execute its stored sources, which always run
+-- with the owner's rights. Readers are roles the owner shared it with
+-- (persona.grant_model); row-level security (sql/security.sql) shows each
+-- role the rows of the models it owns or reads.
+CREATE TABLE persona.model_owners (
+    kind        text NOT NULL CHECK (kind IN ('profiles', 'item2vec', 'kmeans', 'recommender')),
+    name        text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
+    owner       regrole NOT NULL,
+    readers     regrole[] NOT NULL DEFAULT '{}',
+    public_read boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kind, name)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.model_owners', '');
+-- Row-level security decides which rows a role may write.
+GRANT SELECT, INSERT, UPDATE, DELETE ON persona.model_owners TO PUBLIC;
 
 -- Fitted customer-lifetime-value models, as returned by persona.bgnbd_fit()
 -- and persona.gamma_gamma_fit() and taken by the functions that apply them.
@@ -108,6 +141,9 @@ CREATE TABLE persona.kmeans_models (
     rows          bigint NOT NULL,
     skipped_rows  bigint NOT NULL,
     training_mode text NOT NULL CHECK (training_mode IN ('in_memory', 'passes')),
+    -- Segments smaller than this are hidden from readers (at least the
+    -- superuser's persona.k_anonymity_floor; the owner may raise it at training).
+    k_anonymity_floor integer NOT NULL DEFAULT 10 CHECK (k_anonymity_floor >= 1),
     source        text NOT NULL,
     profile_name  text,
     parameters    jsonb NOT NULL,

@@ -22,7 +22,7 @@ COMMENT ON PROCEDURE persona.embed_column(regclass, name, name, text, integer) I
 COMMENT ON FUNCTION persona.register_model(text, text, boolean) IS
   'Superuser only: registers a sentence-transformers BERT model directory on the server (loaded and checked first). replace => true re-points an existing name.';
 COMMENT ON FUNCTION persona.cosine_similarity(real[], real[]) IS
-  'Cosine similarity of two vectors of equal dimension, in [-1, 1]; NaN when one is all zeros.';
+  'Cosine similarity of two vectors of equal dimension, in [-1, 1]; NaN when one is all zeros. Vectors are one-dimensional arrays (a matrix is an ERROR, 22000).';
 COMMENT ON FUNCTION persona.inner_product(real[], real[]) IS
   'Inner (dot) product of two vectors of equal dimension.';
 COMMENT ON FUNCTION persona.l2_distance(real[], real[]) IS
@@ -48,11 +48,11 @@ COMMENT ON AGGREGATE persona.bgnbd_fit(float8, float8, float8) IS
 COMMENT ON AGGREGATE persona.gamma_gamma_fit(float8, float8) IS
   'Maximum-likelihood Gamma-Gamma spend fit over (frequency, mean spend per repeat purchase) rows; customers with frequency 0 are ignored. Parallel safe.';
 COMMENT ON FUNCTION persona.bgnbd_expected_purchases(persona.bgnbd_model, float8, float8, float8, float8) IS
-  'Expected purchases of a customer in the next horizon time units under a fitted BG/NBD model.';
+  'Expected purchases of a customer in the next horizon time units under a fitted BG/NBD model. ERROR 22003 where the answer is beyond float8 (never NaN or Infinity).';
 COMMENT ON FUNCTION persona.bgnbd_probability_alive(persona.bgnbd_model, float8, float8, float8) IS
   'Probability that a customer is still active under a fitted BG/NBD model.';
 COMMENT ON FUNCTION persona.gamma_gamma_expected_spend(persona.gamma_gamma_model, float8, float8) IS
-  'Expected spend per future purchase of a customer under a fitted Gamma-Gamma model.';
+  'Expected spend per future purchase of a customer under a fitted Gamma-Gamma model. ERROR 22003 where it is infinite (p * frequency + q <= 1).';
 COMMENT ON FUNCTION persona.bgnbd_fit_accum(internal, float8, float8, float8) IS 'Transition function of persona.bgnbd_fit.';
 COMMENT ON FUNCTION persona.bgnbd_fit_final(internal) IS 'Final function of persona.bgnbd_fit: runs the maximum-likelihood fit.';
 COMMENT ON FUNCTION persona.gamma_gamma_fit_accum(internal, float8, float8) IS 'Transition function of persona.gamma_gamma_fit.';
@@ -70,7 +70,7 @@ COMMENT ON FUNCTION persona.train_item2vec(text, text, text, text, text, integer
   'Trains item2vec (skip-gram with negative sampling) on each user''s time-ordered items from a table, view or parenthesised query, and replaces the model''s rows in persona.item_vectors. Deterministic for a seed. Progress NOTICE per epoch; cancel leaves the previous vectors intact.';
 
 COMMENT ON FUNCTION persona.clean_text(text) IS
-  'Cleans user-written text: removes HTML tags (script/style with their content) and decodes entities, drops control and invisible characters, applies Unicode NFKC (full-width to half-width) and collapses white space. NULL gives NULL.';
+  'Cleans user-written text: removes HTML tags (script/style with their content) and decodes entities, drops control and invisible characters, applies Unicode NFKC (full-width to half-width) and collapses white space. NULL gives NULL. Linear in the input whatever its shape (10 MB in well under a second); checks for cancel every 64 kB.';
 
 COMMENT ON FUNCTION persona.normalize(real[]) IS
   'The vector scaled to unit L2 length; a zero vector is returned unchanged.';
@@ -80,10 +80,31 @@ COMMENT ON FUNCTION persona.build_profiles(text, text, text, text, text, text, t
   'Builds one profile per user into persona.profiles from the caller''s events (and optional items, embedded texts, users) and stores the definition for persona.refresh_profiles(). Sources are table or view names or queries in parentheses. Fits BG/NBD and Gamma-Gamma (20 buyers or more). See the README for every option.';
 COMMENT ON FUNCTION persona.refresh_profiles(text) IS
   'Recomputes, in the caller''s transaction, the profiles of users with events (or texts) newer than the last build or refresh, and adds users of the users source without a profile. Uses the models fitted by the last build. No new events: nothing is written.';
-COMMENT ON FUNCTION persona._source(text, text) IS 'Internal: the FROM item for a table, view or parenthesised query; 42P01 when the relation does not exist.';
+COMMENT ON FUNCTION persona._source(text, text) IS 'Internal: the FROM item for a table, view or parenthesised query; 22023 for an empty source, 42P01 when the relation does not exist.';
 COMMENT ON FUNCTION persona._column_type(text, text, text, text) IS 'Internal: type of a source column, checked against a kind (integer, time, number, vector, any); 42703 / 42804.';
 COMMENT ON FUNCTION persona._drop_temp(text[]) IS 'Internal: drops temporary tables of an earlier profile computation in this transaction.';
-COMMENT ON FUNCTION persona._compute_profiles(text, jsonb, timestamptz, boolean, boolean) IS 'Internal: computes and replaces the profiles of all users or of those in pg_temp.persona_changed_users.';
+COMMENT ON FUNCTION persona._compute_profiles(text, regrole, jsonb, timestamptz, boolean, boolean) IS 'Internal: computes and replaces the profiles of all users or of those in pg_temp.persona_changed_users; the sources are read as the given owner.';
+COMMENT ON FUNCTION persona._read_as(regrole, text, text[], text[]) IS 'Internal: runs one statement reading a model''s stored sources as the model''s owner (persona._as_owner), after granting the owner the named temporary tables of the caller.';
+COMMENT ON FUNCTION persona._as_owner(oid, text, text[]) IS 'Internal: runs one statement as the given role in a security-restricted operation (no role changes, temporary objects or deferred triggers; settings restored); only for roles the caller could SET ROLE to. Returns the first column of the first row as jsonb, or the rows processed.';
+COMMENT ON FUNCTION persona._claim_model(text, text) IS 'Internal: before training, locks the model name for this transaction, refuses a model another role owns (42501) and registers the caller as the owner of a new one.';
+COMMENT ON FUNCTION persona._use_model(text, text, text) IS 'Internal: the owner of a model, for functions that run its stored sources; 42704 when it does not exist, 42501 when the caller cannot act as its owner.';
+COMMENT ON FUNCTION persona._readable(text) IS 'Internal: names of the models of one kind the current user may read (owned by a role it is a member of, or shared with it or with PUBLIC); used by the row-level security policies.';
+COMMENT ON FUNCTION persona._writable(text) IS 'Internal: names of the models of one kind the current user may write (owned by a role it is a member of); used by the row-level security policies.';
+COMMENT ON FUNCTION persona._owned(text, text, text) IS 'Internal: persona._use_model() as a regrole.';
+COMMENT ON FUNCTION persona._k_anonymity_floor() IS 'Internal: persona.k_anonymity_floor, read through the library so that a placeholder value set by a non-superuser before the library was loaded never counts.';
+COMMENT ON FUNCTION persona.grant_model(text, text, regrole) IS 'Lets a role read a model''s stored results (its rows in the persona tables and views); only the owner (or a member of its role) may. kind is profiles, item2vec, kmeans or recommender.';
+COMMENT ON FUNCTION persona.grant_model_to_public(text, text) IS 'Lets every role read a model''s stored results.';
+COMMENT ON FUNCTION persona.revoke_model(text, text, regrole) IS 'Takes back persona.grant_model() from a role, or, with no role, persona.grant_model_to_public().';
+COMMENT ON FUNCTION persona.drop_model(text, text) IS 'Deletes a model (every version) with everything stored for it; only its owner (or a member of its role) may (42501).';
+COMMENT ON FUNCTION persona.forget_user(bigint) IS 'Erasure: deletes one user from everything persona stores (profiles, segment assignments of every version, exemplars, recommendation lists) and returns the rows removed per table. A superuser reaches every model; another role, the models it owns.';
+COMMENT ON TABLE persona.model_owners IS 'One row per model: its kind and name, the role that owns it, and the roles it is shared with. Row-level security on the persona tables follows it.';
+COMMENT ON COLUMN persona.model_owners.kind IS 'profiles, item2vec, kmeans or recommender.';
+COMMENT ON COLUMN persona.model_owners.name IS 'Model name.';
+COMMENT ON COLUMN persona.model_owners.owner IS 'The role that first trained the model; only it, its members and superusers may retrain, replace, drop or share it, and its stored sources always run with its rights.';
+COMMENT ON COLUMN persona.model_owners.readers IS 'Roles that may read the model''s stored results (persona.grant_model).';
+COMMENT ON COLUMN persona.model_owners.public_read IS 'True when every role may read them (persona.grant_model_to_public).';
+COMMENT ON COLUMN persona.model_owners.created_at IS 'When the name was first claimed.';
+COMMENT ON COLUMN persona.kmeans_models.k_anonymity_floor IS 'Segments smaller than this (or than the superuser''s persona.k_anonymity_floor, whichever is larger) are hidden in persona.segments and the report.';
 
 COMMENT ON TABLE persona.profile_definitions IS
   'One row per profile name: the sources and options given to persona.build_profiles(), the fitted customer-value models, the activity cut points, and the watermarks persona.refresh_profiles() starts from.';
@@ -127,8 +148,8 @@ COMMENT ON COLUMN persona.profiles.behaviour_vec IS 'Decayed, type-weighted mean
 COMMENT ON COLUMN persona.profiles.profile_vec IS 'Unit-length combination of behaviour_vec and text_vec (persona.profile_vector), used for segments and recommendations.';
 COMMENT ON COLUMN persona.profiles.updated_at IS 'When the row was written.';
 
-COMMENT ON FUNCTION persona.kmeans_train(text, text, text, integer, text, integer, integer, text, integer, integer, double precision, bigint, integer, text, text, text) IS
-  'Trains K-Means (k-means++ or random seeding, n_init restarts, cosine or l2) on (key, vector) rows of a table or query, or on persona.profiles (profiles => name); k NULL chooses k in k_min..k_max by silhouette on a sample. Stores a new version; segment ids are matched to the previous version. Vectors beyond persona.kmeans_work_mem are trained with one pass over the source per iteration.';
+COMMENT ON FUNCTION persona.kmeans_train(text, text, text, integer, text, integer, integer, text, integer, integer, double precision, bigint, integer, text, text, text, integer) IS
+  'Trains K-Means (k-means++ or random seeding, n_init restarts, cosine or l2) on (key, vector) rows of a table or query, or on persona.profiles (profiles => name); k NULL chooses k in k_min..k_max by silhouette on a sample. Stores a new version; segment ids are matched to the previous version. Vectors beyond persona.kmeans_work_mem are trained with one pass over the source per iteration. Only the model''s owner (or a member of its role) may train a new version (42501); k_anonymity_floor raises the segment floor for this version above the superuser''s persona.k_anonymity_floor.';
 COMMENT ON FUNCTION persona.kmeans_nearest(text, real[]) IS
   'Nearest segment of the current version of a model for one vector: segment, distance, margin to the second nearest, anomaly score, version.';
 COMMENT ON FUNCTION persona.kmeans_assign(text, real[]) IS
@@ -136,7 +157,7 @@ COMMENT ON FUNCTION persona.kmeans_assign(text, real[]) IS
 COMMENT ON FUNCTION persona.anomaly_score(text, real[]) IS
   'Robust z-score of a vector''s distance to its segment''s centroid within that segment''s member distances ((d - median) / (1.4826 MAD)); members of segments under 1% of users are scored against the nearest larger segment. 3 or more: unlike anyone else.';
 COMMENT ON FUNCTION persona.report(text, text, integer, integer) IS
-  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), the top_risks outliers. Segments under persona.k_anonymity_floor are left out.';
+  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), the top_risks outliers. Segments under the model''s k-anonymity floor are left out. Reads the model''s stored source with its owner''s rights: only the owner (or a member of its role) may call it.';
 COMMENT ON FUNCTION persona.segment_transitions(text, integer, integer) IS
   'How many users moved from each segment of one version of a model to each segment of another; NULL on a side for users in only one version.';
 COMMENT ON FUNCTION persona.adjusted_rand_index(integer[], integer[]) IS
@@ -190,7 +211,7 @@ COMMENT ON COLUMN persona.segment_descriptions.top_categories IS 'Up to 3 catego
 COMMENT ON COLUMN persona.segment_descriptions.top_items IS 'Up to 5 items by lift (share of members who touched them over the population''s; 3 members at least).';
 COMMENT ON COLUMN persona.segment_descriptions.exemplar_users IS 'The 5 members nearest the centroid.';
 COMMENT ON VIEW persona.segment_members IS 'Current version of every model: model, user_id, segment, distance, margin, anomaly_score, version.';
-COMMENT ON VIEW persona.segments IS 'One row per segment of the current version of every model: label, size, share, mean traits and lift against all users, top categories and items, distinctive words, exemplar users. Segments smaller than persona.k_anonymity_floor are hidden.';
+COMMENT ON VIEW persona.segments IS 'One row per segment of the current version of every model: label, size, share, mean traits and lift against all users, top categories and items, distinctive words, exemplar users. Segments smaller than the model''s floor (at least the superuser''s persona.k_anonymity_floor) are hidden.';
 COMMENT ON VIEW persona.top_outliers IS 'Users of the current version with an anomaly score of 3 or more, ranked per model.';
 COMMENT ON COLUMN persona.segment_members.model IS 'K-Means model name.';
 COMMENT ON COLUMN persona.segment_members.user_id IS 'User id (the key of the training rows).';

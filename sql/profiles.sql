@@ -5,97 +5,17 @@
 -- de-duplicated, then aggregated per user with the vector aggregates and the
 -- customer-value models written in Rust. Everything runs with the caller's
 -- privileges, in the caller's transaction: readers of persona.profiles see
--- the old rows until the build or refresh commits.
-
--- The FROM item for a source: a parenthesised query as it is, otherwise a
--- table or view name (42P01 when there is none).
-CREATE FUNCTION persona._source(source text, argument text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    rel regclass;
-BEGIN
-    IF source IS NULL OR btrim(source) = '' THEN
-        RAISE EXCEPTION '% must name a table, a view or a query in parentheses', argument
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF left(btrim(source), 1) = '(' THEN
-        RETURN btrim(source);
-    END IF;
-    rel := to_regclass(source);
-    IF rel IS NULL THEN
-        RAISE EXCEPTION 'relation "%" does not exist', source
-            USING ERRCODE = 'undefined_table',
-                  HINT = format('The %s argument takes a table or view name, or a query in parentheses.', argument);
-    END IF;
-    RETURN rel::text;
-END
-$$;
-
--- Drops the named temporary tables of an earlier call in this transaction
--- (they are dropped at commit anyway), without DROP IF EXISTS's NOTICEs.
-CREATE FUNCTION persona._drop_temp(names text[]) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY names LOOP
-        IF to_regclass('pg_temp.' || quote_ident(t)) IS NOT NULL THEN
-            EXECUTE format('DROP TABLE pg_temp.%I', t);
-        END IF;
-    END LOOP;
-END
-$$;
-
--- The type of a column of a source, checked against a kind of type:
--- 'integer', 'time', 'number', 'vector' or 'any'. 42703 when the column is
--- missing, 42804 when its type does not fit.
-CREATE FUNCTION persona._column_type(source text, col text, kind text, argument text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    t text;
-    ok boolean;
-BEGIN
-    IF col IS NULL OR col = '' THEN
-        RAISE EXCEPTION '% must name a column', argument USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    BEGIN
-        -- pg_typeof() reports the declared type even of the NULL row the
-        -- outer join makes, so this works on empty sources and reads no rows.
-        EXECUTE format('SELECT pg_typeof(s.%I)::text FROM (SELECT * FROM %s persona_source LIMIT 0) s RIGHT JOIN (SELECT 1) one ON true',
-                       col, persona._source(source, argument))
-            INTO t;
-    EXCEPTION WHEN undefined_column THEN
-        RAISE EXCEPTION 'column "%" of % does not exist', col, source
-            USING ERRCODE = 'undefined_column',
-                  HINT = format('Name the column with the %s argument.', argument);
-    END;
-    ok := CASE kind
-        WHEN 'integer' THEN t IN ('smallint', 'integer', 'bigint')
-        WHEN 'time' THEN t IN ('timestamp with time zone', 'timestamp without time zone', 'date')
-        WHEN 'number' THEN t IN ('smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision')
-        WHEN 'vector' THEN t IN ('real[]', 'double precision[]')
-        ELSE true END;
-    IF NOT ok THEN
-        RAISE EXCEPTION 'column "%" of % is of type %, not %', col, source, t,
-            CASE kind WHEN 'integer' THEN 'an integer type'
-                      WHEN 'time' THEN 'a timestamp or date'
-                      WHEN 'number' THEN 'a numeric type'
-                      ELSE 'real[]' END
-            USING ERRCODE = 'datatype_mismatch',
-                  HINT = CASE kind WHEN 'integer' THEN 'Map user and item keys to integer ids first, for example with a lookup table.'
-                                   WHEN 'vector' THEN 'Fill the column with persona.embed_column() or persona.embed().'
-                                   ELSE format('Cast the column in a query source, for example (SELECT ..., %I::timestamptz ...).', col) END;
-    END IF;
-    RETURN t;
-END
-$$;
+-- the old rows until the build or refresh commits. Every statement that
+-- reads a source runs through persona._read_as(): as the profiles' owner,
+-- security-restricted, so that a refresh run by anyone else (a superuser's
+-- pg_cron job) never runs the owner's SQL with its own rights.
 
 -- Computes the profiles of one definition, for all users (changed = false)
 -- or only those listed in the temporary table persona_changed_users. Fits
 -- the customer-value models and the activity cut points when fit is true,
 -- otherwise uses those stored by the last build. Returns the counts.
 CREATE FUNCTION persona._compute_profiles(
-    p_name text, o jsonb, p_as_of timestamptz, fit boolean, changed boolean,
+    p_name text, p_owner regrole, o jsonb, p_as_of timestamptz, fit boolean, changed boolean,
     OUT n_profiles bigint, OUT n_events bigint, OUT n_duplicates bigint, OUT n_skipped bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -113,6 +33,7 @@ DECLARE
     m_gg persona.gamma_gamma_model;
     cuts float8[];
     def persona.profile_definitions;
+    j jsonb;
 BEGIN
     PERFORM persona._drop_temp(ARRAY['persona_events', 'persona_items', 'persona_user_stats', 'persona_text_vecs']);
 
@@ -120,15 +41,16 @@ BEGIN
     -- with a NULL user, time or type are counted and skipped; repeats of the
     -- same (user, item, type) within dedup_window of the previous one are one
     -- event (reloads, double clicks, tracking retries).
-    EXECUTE format($q$
-        SELECT count(*),
+    j := persona._read_as(p_owner, format($q$
+        SELECT jsonb_build_array(count(*),
                count(*) FILTER (WHERE s.%1$I IS NULL OR s.%2$I IS NULL OR s.%3$I IS NULL),
-               count(*) FILTER (WHERE s.%1$I IS NOT NULL AND s.%4$I IS NULL)
+               count(*) FILTER (WHERE s.%1$I IS NOT NULL AND s.%4$I IS NULL))
         FROM %5$s s WHERE %6$s$q$,
         o->>'user_col', o->>'time_col', o->>'type_col', o->>'item_col', ev_from,
         CASE WHEN changed THEN format('(s.%I)::bigint IN (SELECT user_id FROM pg_temp.persona_changed_users)', o->>'user_col')
-             ELSE 'true' END)
-        INTO n_raw, n_skipped, n_no_item;
+             ELSE 'true' END),
+        ARRAY['persona_changed_users']);
+    n_raw := (j->>0)::bigint; n_skipped := (j->>1)::bigint; n_no_item := (j->>2)::bigint;
     IF n_skipped > 0 THEN
         RAISE NOTICE 'profiles "%": skipped % events with a NULL user id, time or event type', p_name, n_skipped;
     END IF;
@@ -138,10 +60,10 @@ BEGIN
     CREATE TEMP TABLE persona_events (
         user_id bigint, item_id bigint, event_type text, ts timestamptz,
         price float8, quantity float8, order_id text, w float8) ON COMMIT DROP;
-    EXECUTE format($q$
+    j := persona._read_as(p_owner, format($q$
         INSERT INTO pg_temp.persona_events
         SELECT user_id, item_id, event_type, ts, price, quantity, order_id,
-               coalesce(($1->>event_type)::float8, 0) * power(0.5, extract(epoch FROM $2 - ts) / $3)
+               coalesce(($1::jsonb->>event_type)::float8, 0) * power(0.5, extract(epoch FROM $2::timestamptz - ts) / $3::float8)
         FROM (SELECT r.*,
                      CASE WHEN item_id IS NOT NULL
                           THEN ts - lag(ts) OVER (PARTITION BY user_id, item_id, event_type ORDER BY ts) END AS gap
@@ -150,22 +72,25 @@ BEGIN
                            (%7$s)::text AS order_id
                     FROM %8$s s
                     WHERE s.%1$I IS NOT NULL AND s.%3$I IS NOT NULL AND s.%4$I IS NOT NULL AND %9$s) r
-              WHERE ts <= $2) x
-        WHERE gap IS NULL OR gap > $4$q$,
+              WHERE ts <= $2::timestamptz) x
+        WHERE gap IS NULL OR gap > $4::interval$q$,
         o->>'user_col', o->>'item_col', o->>'type_col', o->>'time_col',
         coalesce('s.' || quote_ident(o->>'price_col'), 'NULL'),
         coalesce('s.' || quote_ident(o->>'quantity_col'), 'NULL'),
         coalesce('s.' || quote_ident(o->>'order_col'), 'NULL'),
         ev_from,
         CASE WHEN changed THEN format('(s.%I)::bigint IN (SELECT user_id FROM pg_temp.persona_changed_users)', o->>'user_col')
-             ELSE 'true' END)
-        USING weights, p_as_of, hl, (o->>'dedup_window')::interval;
-    GET DIAGNOSTICS n_events = ROW_COUNT;
-    EXECUTE format('SELECT count(*) FROM %s s WHERE s.%I IS NOT NULL AND s.%I IS NOT NULL AND s.%I IS NOT NULL AND (s.%I)::timestamptz > $1 AND %s',
+             ELSE 'true' END),
+        ARRAY['persona_events', 'persona_changed_users'],
+        ARRAY[weights::text, p_as_of::text, hl::text, o->>'dedup_window']);
+    n_events := j::bigint;
+    j := persona._read_as(p_owner,
+        format('SELECT to_jsonb(count(*)) FROM %s s WHERE s.%I IS NOT NULL AND s.%I IS NOT NULL AND s.%I IS NOT NULL AND (s.%I)::timestamptz > $1::timestamptz AND %s',
         ev_from, o->>'user_col', o->>'type_col', o->>'time_col', o->>'time_col',
         CASE WHEN changed THEN format('(s.%I)::bigint IN (SELECT user_id FROM pg_temp.persona_changed_users)', o->>'user_col')
-             ELSE 'true' END)
-        INTO n_future USING p_as_of;
+             ELSE 'true' END),
+        ARRAY['persona_changed_users'], ARRAY[p_as_of::text]);
+    n_future := j::bigint;
     n_duplicates := n_raw - n_skipped - n_future - n_events;
     IF n_duplicates > 0 THEN
         RAISE NOTICE 'profiles "%": removed % repeated events (same user, item and type within %)',
@@ -178,11 +103,13 @@ BEGIN
     -- 2. The catalogue: category and price per item, median price per category.
     CREATE TEMP TABLE persona_items (item_id bigint PRIMARY KEY, category text, price float8) ON COMMIT DROP;
     IF o->>'items' IS NOT NULL THEN
-        EXECUTE format('INSERT INTO pg_temp.persona_items SELECT DISTINCT ON (1) (s.%I)::bigint, (%s)::text, (%s)::float8 FROM %s s WHERE s.%I IS NOT NULL ORDER BY 1',
-            o->>'item_key_col',
-            coalesce('s.' || quote_ident(o->>'category_col'), 'NULL'),
-            coalesce('s.' || quote_ident(o->>'item_price_col'), 'NULL'),
-            persona._source(o->>'items', 'items'), o->>'item_key_col');
+        PERFORM persona._read_as(p_owner,
+            format('INSERT INTO pg_temp.persona_items SELECT DISTINCT ON (1) (s.%I)::bigint, (%s)::text, (%s)::float8 FROM %s s WHERE s.%I IS NOT NULL ORDER BY 1',
+                   o->>'item_key_col',
+                   coalesce('s.' || quote_ident(o->>'category_col'), 'NULL'),
+                   coalesce('s.' || quote_ident(o->>'item_price_col'), 'NULL'),
+                   persona._source(o->>'items', 'items'), o->>'item_key_col'),
+            ARRAY['persona_items']);
     END IF;
     ANALYZE pg_temp.persona_events;
     ANALYZE pg_temp.persona_items;
@@ -244,7 +171,7 @@ BEGIN
     -- 5. Text vectors: decayed mean of the user's review and search embeddings.
     CREATE TEMP TABLE persona_text_vecs (user_id bigint PRIMARY KEY, vec real[]) ON COMMIT DROP;
     IF o->>'texts' IS NOT NULL THEN
-        EXECUTE format($q$
+        PERFORM persona._read_as(p_owner, format($q$
             INSERT INTO pg_temp.persona_text_vecs
             SELECT user_id, vec FROM (
                 SELECT (s.%1$I)::bigint AS user_id, persona.vec_avg((s.%2$I)::real[], %3$s) AS vec
@@ -254,13 +181,13 @@ BEGIN
             WHERE vec IS NOT NULL$q$,
             o->>'text_user_col', o->>'text_vec_col',
             CASE WHEN o->>'text_time_col' IS NULL THEN '1.0'
-                 ELSE format('power(0.5, extract(epoch FROM $1 - (s.%I)::timestamptz) / $2)', o->>'text_time_col') END,
+                 ELSE format('power(0.5, extract(epoch FROM $1::timestamptz - (s.%I)::timestamptz) / $2::float8)', o->>'text_time_col') END,
             persona._source(o->>'texts', 'texts'),
             CASE WHEN changed THEN format('(s.%I)::bigint IN (SELECT user_id FROM pg_temp.persona_changed_users)', o->>'text_user_col')
                  ELSE 'true' END,
             CASE WHEN o->>'text_time_col' IS NULL THEN 'true'
-                 ELSE format('(s.%I)::timestamptz <= $1', o->>'text_time_col') END)
-            USING p_as_of, hl;
+                 ELSE format('(s.%I)::timestamptz <= $1::timestamptz', o->>'text_time_col') END),
+            ARRAY['persona_text_vecs', 'persona_changed_users'], ARRAY[p_as_of::text, hl::text]);
     END IF;
     -- The profile vector's layout is fixed by the build, so that refreshed
     -- users stay comparable with the others.
@@ -401,11 +328,9 @@ DECLARE
     watermark timestamptz;
     text_mark timestamptz;
     r record;
+    -- Before any work: one build of a name at a time, and only its owner's.
+    owner regrole := persona._claim_model('profiles', name);
 BEGIN
-    IF name IS NULL OR name !~ '^[A-Za-z0-9_.-]{1,63}$' THEN
-        RAISE EXCEPTION 'invalid profile name "%"', name USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use 1 to 63 letters, digits, dots, dashes or underscores.';
-    END IF;
     IF half_life IS NULL OR half_life <= interval '0' THEN
         RAISE EXCEPTION 'half_life must be positive, not %', half_life USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -460,9 +385,10 @@ BEGIN
         'half_life', half_life::text, 'dedup_window', dedup_window::text, 'text_weight', text_weight,
         'active_days', active_days, 'lapsed_days', lapsed_days, 'as_of', as_of);
 
-    EXECUTE format('SELECT max((s.%I)::timestamptz) FROM %s s', time_col, ev) INTO watermark;
+    watermark := persona._read_as(owner, format('SELECT to_jsonb(max((s.%I)::timestamptz)) FROM %s s', time_col, ev)) #>> '{}';
     IF texts IS NOT NULL AND text_time_col IS NOT NULL THEN
-        EXECUTE format('SELECT max((s.%I)::timestamptz) FROM %s s', text_time_col, persona._source(texts, 'texts')) INTO text_mark;
+        text_mark := persona._read_as(owner, format('SELECT to_jsonb(max((s.%I)::timestamptz)) FROM %s s',
+                                                    text_time_col, persona._source(texts, 'texts'))) #>> '{}';
     END IF;
 
     INSERT INTO persona.profile_definitions AS d (name, options, event_watermark, text_watermark, as_of, built_at)
@@ -476,8 +402,10 @@ BEGIN
     PERFORM persona._drop_temp(ARRAY['persona_changed_users']);
     CREATE TEMP TABLE persona_changed_users (user_id bigint PRIMARY KEY) ON COMMIT DROP;
     IF users IS NOT NULL THEN
-        EXECUTE format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%I)::bigint FROM %s s WHERE s.%I IS NOT NULL',
-                       users_key_col, persona._source(users, 'users'), users_key_col);
+        PERFORM persona._read_as(owner,
+            format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%I)::bigint FROM %s s WHERE s.%I IS NOT NULL',
+                   users_key_col, persona._source(users, 'users'), users_key_col),
+            ARRAY['persona_changed_users']);
     END IF;
 
     IF watermark IS NULL AND text_mark IS NULL AND NOT EXISTS (SELECT FROM pg_temp.persona_changed_users) THEN
@@ -490,7 +418,7 @@ BEGIN
 
     -- Full build: every user; users-table users without events join through
     -- persona_changed_users (changed => false reads it only for the user list).
-    SELECT * INTO r FROM persona._compute_profiles(name, o, coalesce(as_of, watermark, now()), true, false);
+    SELECT * INTO r FROM persona._compute_profiles(name, owner, o, coalesce(as_of, watermark, now()), true, false);
     UPDATE persona.profile_definitions d SET profiles = r.n_profiles WHERE d.name = build_profiles.name;
     RAISE NOTICE 'profiles "%": wrote % profiles', name, r.n_profiles;
     RETURN QUERY SELECT r.n_profiles, r.n_events, r.n_duplicates, r.n_skipped,
@@ -504,12 +432,16 @@ LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
     started timestamptz := clock_timestamp();
+    -- The caller must be able to act as the owner; the sources run as the owner.
+    owner regrole := persona._use_model('profiles', name, 'refresh them');
     d persona.profile_definitions;
     o jsonb;
+    ev text;
     new_mark timestamptz;
     new_text_mark timestamptz;
     new_as_of timestamptz;
     n_changed bigint;
+    n_vanished bigint;
     r record;
     km record;
 BEGIN
@@ -520,35 +452,74 @@ BEGIN
             HINT = 'Build them first with persona.build_profiles().';
     END IF;
     o := d.options;
+    ev := persona._source(o->>'events', 'events');
 
-    PERFORM persona._drop_temp(ARRAY['persona_changed_users']);
+    PERFORM persona._drop_temp(ARRAY['persona_changed_users', 'persona_vanished_users']);
     CREATE TEMP TABLE persona_changed_users (user_id bigint PRIMARY KEY) ON COMMIT DROP;
-    EXECUTE format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%1$I)::bigint FROM %2$s s
-                    WHERE s.%1$I IS NOT NULL AND ($1 IS NULL OR (s.%3$I)::timestamptz > $1) ON CONFLICT DO NOTHING',
-                   o->>'user_col', persona._source(o->>'events', 'events'), o->>'time_col')
-        USING d.event_watermark;
-    EXECUTE format('SELECT max((s.%I)::timestamptz) FROM %s s WHERE $1 IS NULL OR (s.%I)::timestamptz > $1',
-                   o->>'time_col', persona._source(o->>'events', 'events'), o->>'time_col')
-        INTO new_mark USING d.event_watermark;
+    CREATE TEMP TABLE persona_vanished_users (user_id bigint PRIMARY KEY) ON COMMIT DROP;
+    PERFORM persona._read_as(owner,
+        format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%1$I)::bigint FROM %2$s s
+                WHERE s.%1$I IS NOT NULL AND ($1::timestamptz IS NULL OR (s.%3$I)::timestamptz > $1::timestamptz) ON CONFLICT DO NOTHING',
+               o->>'user_col', ev, o->>'time_col'),
+        ARRAY['persona_changed_users'], ARRAY[d.event_watermark::text]);
+    new_mark := persona._read_as(owner,
+        format('SELECT to_jsonb(max((s.%1$I)::timestamptz)) FROM %2$s s WHERE $1::timestamptz IS NULL OR (s.%1$I)::timestamptz > $1::timestamptz',
+               o->>'time_col', ev),
+        '{}', ARRAY[d.event_watermark::text]) #>> '{}';
     IF o->>'texts' IS NOT NULL AND o->>'text_time_col' IS NOT NULL THEN
-        EXECUTE format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%1$I)::bigint FROM %2$s s
-                        WHERE s.%1$I IS NOT NULL AND ($1 IS NULL OR (s.%3$I)::timestamptz > $1) ON CONFLICT DO NOTHING',
-                       o->>'text_user_col', persona._source(o->>'texts', 'texts'), o->>'text_time_col')
-            USING d.text_watermark;
-        EXECUTE format('SELECT max((s.%I)::timestamptz) FROM %s s WHERE $1 IS NULL OR (s.%I)::timestamptz > $1',
-                       o->>'text_time_col', persona._source(o->>'texts', 'texts'), o->>'text_time_col')
-            INTO new_text_mark USING d.text_watermark;
+        PERFORM persona._read_as(owner,
+            format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%1$I)::bigint FROM %2$s s
+                    WHERE s.%1$I IS NOT NULL AND ($1::timestamptz IS NULL OR (s.%3$I)::timestamptz > $1::timestamptz) ON CONFLICT DO NOTHING',
+                   o->>'text_user_col', persona._source(o->>'texts', 'texts'), o->>'text_time_col'),
+            ARRAY['persona_changed_users'], ARRAY[d.text_watermark::text]);
+        new_text_mark := persona._read_as(owner,
+            format('SELECT to_jsonb(max((s.%1$I)::timestamptz)) FROM %2$s s WHERE $1::timestamptz IS NULL OR (s.%1$I)::timestamptz > $1::timestamptz',
+                   o->>'text_time_col', persona._source(o->>'texts', 'texts')),
+            '{}', ARRAY[d.text_watermark::text]) #>> '{}';
     END IF;
     IF o->>'users' IS NOT NULL THEN
-        EXECUTE format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%1$I)::bigint FROM %2$s s
-                        WHERE s.%1$I IS NOT NULL AND NOT EXISTS (SELECT FROM persona.profiles p WHERE p.name = $1 AND p.user_id = (s.%1$I)::bigint)
-                        ON CONFLICT DO NOTHING',
-                       o->>'users_key_col', persona._source(o->>'users', 'users'))
-            USING d.name;
+        PERFORM persona._read_as(owner,
+            format('INSERT INTO pg_temp.persona_changed_users SELECT DISTINCT (s.%1$I)::bigint FROM %2$s s
+                    WHERE s.%1$I IS NOT NULL AND NOT EXISTS (SELECT FROM persona.profiles p WHERE p.name = $1 AND p.user_id = (s.%1$I)::bigint)
+                    ON CONFLICT DO NOTHING',
+                   o->>'users_key_col', persona._source(o->>'users', 'users')),
+            ARRAY['persona_changed_users'], ARRAY[d.name]);
     END IF;
+
+    -- Users deleted from every source (events, texts, users) lose their
+    -- profile and their segment assignments: an erasure in the shop's
+    -- tables reaches persona at the next refresh.
+    PERFORM persona._read_as(owner,
+        format('INSERT INTO pg_temp.persona_vanished_users SELECT p.user_id FROM persona.profiles p
+                WHERE p.name = $1 AND NOT EXISTS (SELECT FROM %s s WHERE (s.%I)::bigint = p.user_id) %s %s',
+               ev, o->>'user_col',
+               CASE WHEN o->>'texts' IS NOT NULL THEN
+                   format('AND NOT EXISTS (SELECT FROM %s t WHERE (t.%I)::bigint = p.user_id)', persona._source(o->>'texts', 'texts'), o->>'text_user_col') ELSE '' END,
+               CASE WHEN o->>'users' IS NOT NULL THEN
+                   format('AND NOT EXISTS (SELECT FROM %s u WHERE (u.%I)::bigint = p.user_id)', persona._source(o->>'users', 'users'), o->>'users_key_col') ELSE '' END),
+        ARRAY['persona_vanished_users'], ARRAY[d.name]);
+    SELECT count(*) INTO n_vanished FROM pg_temp.persona_vanished_users;
+    IF n_vanished > 0 THEN
+        DELETE FROM persona.profiles p WHERE p.name = d.name AND p.user_id IN (SELECT user_id FROM pg_temp.persona_vanished_users);
+        DELETE FROM persona.segment_assignments a USING persona.kmeans_models m
+         WHERE m.profile_name = d.name AND a.name = m.name AND a.version = m.version
+           AND a.user_id IN (SELECT user_id FROM pg_temp.persona_vanished_users);
+        UPDATE persona.segment_descriptions s
+           SET exemplar_users = ARRAY(SELECT x FROM unnest(s.exemplar_users) x
+                                      WHERE x NOT IN (SELECT user_id FROM pg_temp.persona_vanished_users))
+          FROM persona.kmeans_models m
+         WHERE m.profile_name = d.name AND s.name = m.name AND s.version = m.version
+           AND s.exemplar_users && ARRAY(SELECT user_id FROM pg_temp.persona_vanished_users);
+        RAISE NOTICE 'profiles "%": removed % users who are no longer in any source', name, n_vanished;
+    END IF;
+
     SELECT count(*) INTO n_changed FROM pg_temp.persona_changed_users;
     IF n_changed = 0 THEN
-        RAISE NOTICE 'profiles "%": no new events since %; nothing to refresh', name, d.event_watermark;
+        IF n_vanished = 0 THEN
+            RAISE NOTICE 'profiles "%": no new events since %; nothing to refresh', name, d.event_watermark;
+        END IF;
+        UPDATE persona.profile_definitions p SET profiles = (SELECT count(*) FROM persona.profiles q WHERE q.name = d.name)
+         WHERE p.name = d.name AND n_vanished > 0;
         RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint, extract(epoch FROM clock_timestamp() - started)::float8;
         RETURN;
     END IF;
@@ -557,11 +528,12 @@ BEGIN
     -- the newest event.
     new_as_of := CASE WHEN o->>'as_of' IS NOT NULL THEN (o->>'as_of')::timestamptz
                       ELSE greatest(d.as_of, new_mark, new_text_mark) END;
-    SELECT * INTO r FROM persona._compute_profiles(d.name, o, new_as_of, false, true);
-    -- Segments trained on these profiles: re-assign the refreshed users to
-    -- the current version of each model.
+    SELECT * INTO r FROM persona._compute_profiles(d.name, owner, o, new_as_of, false, true);
+    -- Segments trained on these profiles (the ones this caller may write):
+    -- re-assign the refreshed users to the current version of each model.
     FOR km IN SELECT DISTINCT ON (m.name) m.name, m.version FROM persona.kmeans_models m
-              WHERE m.profile_name = d.name ORDER BY m.name, m.version DESC LOOP
+              WHERE m.profile_name = d.name AND m.name = ANY (persona._writable('kmeans'))
+              ORDER BY m.name, m.version DESC LOOP
         DELETE FROM persona.segment_assignments a
          WHERE a.name = km.name AND a.version = km.version AND a.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
         INSERT INTO persona.segment_assignments (name, version, user_id, segment, distance, margin, anomaly_score)

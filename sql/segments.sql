@@ -23,6 +23,7 @@ LANGUAGE plpgsql VOLATILE SET enable_nestloop = off AS $$
 DECLARE
     m persona.kmeans_models;
     o jsonb;
+    events_owner regrole;
 BEGIN
     -- kmeans_train has written one row per segment with its exemplars.
     SELECT * INTO m FROM persona.kmeans_models WHERE name = p_model AND version = p_version;
@@ -51,9 +52,22 @@ BEGIN
         WHERE rn <= 3 GROUP BY segment) x
     WHERE d.name = p_model AND d.version = p_version AND d.segment = x.segment;
 
-    -- Items by lift, from the events the profiles were built from.
+    -- Items by lift, from the events the profiles were built from. Those
+    -- are the profiles' owner's source: they are read with that owner's
+    -- rights, and only for a caller who may act as that owner.
     SELECT options INTO o FROM persona.profile_definitions WHERE name = m.profile_name;
-    IF o IS NOT NULL THEN
+    SELECT owner INTO events_owner FROM persona.model_owners WHERE kind = 'profiles' AND name = m.profile_name;
+    IF o IS NOT NULL AND NOT pg_catalog.pg_has_role(events_owner::oid, 'MEMBER') THEN
+        RAISE NOTICE 'k-means model "%": top items are left out (the events of profiles "%" belong to role %)',
+            p_model, m.profile_name, events_owner;
+    ELSIF o IS NOT NULL THEN
+        PERFORM persona._drop_temp(ARRAY['persona_segment_events']);
+        CREATE TEMP TABLE persona_segment_events (user_id bigint, item_id bigint) ON COMMIT DROP;
+        PERFORM persona._read_as(events_owner,
+            format('INSERT INTO pg_temp.persona_segment_events SELECT (s.%1$I)::bigint, (s.%2$I)::bigint FROM %3$s s WHERE s.%2$I IS NOT NULL',
+                   o->>'user_col', o->>'item_col', persona._source(o->>'events', 'events')),
+            ARRAY['persona_segment_events']);
+        ANALYZE pg_temp.persona_segment_events;
         EXECUTE format($q$
             UPDATE persona.segment_descriptions d SET top_items = x.items
             FROM (
@@ -62,19 +76,18 @@ BEGIN
                            row_number() OVER (PARTITION BY s.segment ORDER BY s.share / p.share DESC, s.item_id) AS rn
                     FROM (SELECT a.segment, e.item_id, count(DISTINCT e.user_id) AS users,
                                  count(DISTINCT e.user_id)::float8 / max(seg.members) AS share
-                          FROM (SELECT (s.%1$I)::bigint AS user_id, (s.%2$I)::bigint AS item_id FROM %3$s s) e
+                          FROM pg_temp.persona_segment_events e
                           JOIN persona.segment_assignments a ON a.user_id = e.user_id AND a.name = $1 AND a.version = $2
                           JOIN (SELECT segment, count(*) AS members FROM persona.segment_assignments
                                 WHERE name = $1 AND version = $2 GROUP BY 1) seg USING (segment)
                           WHERE e.item_id IS NOT NULL GROUP BY 1, 2) s
-                    JOIN (SELECT (s.%2$I)::bigint AS item_id,
-                                 count(DISTINCT (s.%1$I)::bigint)::float8 / (SELECT count(*) FROM persona.segment_assignments
-                                                                               WHERE name = $1 AND version = $2) AS share
-                          FROM %3$s s GROUP BY 1) p USING (item_id)
+                    JOIN (SELECT e.item_id,
+                                 count(DISTINCT e.user_id)::float8 / (SELECT count(*) FROM persona.segment_assignments
+                                                                      WHERE name = $1 AND version = $2) AS share
+                          FROM pg_temp.persona_segment_events e GROUP BY 1) p USING (item_id)
                     WHERE s.users >= 3) r
                 WHERE rn <= 5 GROUP BY segment) x
-            WHERE d.name = $1 AND d.version = $2 AND d.segment = x.segment$q$,
-            o->>'user_col', o->>'item_col', persona._source(o->>'events', 'events'))
+            WHERE d.name = $1 AND d.version = $2 AND d.segment = x.segment$q$)
         USING p_model, p_version;
     END IF;
 
@@ -160,8 +173,9 @@ JOIN pop USING (name)
 JOIN cur ON cur.name = s.name
 JOIN persona.kmeans_centroids c ON c.name = s.name AND c.version = cur.version AND c.segment = s.segment
 LEFT JOIN persona.segment_descriptions d ON d.name = s.name AND d.version = cur.version AND d.segment = s.segment
--- k-anonymity: segments smaller than the floor are not shown.
-WHERE s.size >= coalesce(nullif(current_setting('persona.k_anonymity_floor', true), '')::int, 10);
+-- k-anonymity: segments smaller than the floor are not shown (the model's
+-- floor, at least the superuser's setting, read through the library).
+WHERE s.size >= greatest(cur.k_anonymity_floor, persona._k_anonymity_floor());
 
 -- Users who fit no segment: robust z-score of the distance to their
 -- segment's centroid of 3 or more, most unusual first.

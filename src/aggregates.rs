@@ -46,6 +46,12 @@ fn raise_mean_error(e: MeanError) -> ! {
             None,
             Some("Filter out or fix negative, NaN and infinite weights."),
         ),
+        MeanError::Overflow => raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "vec_avg: the weighted sum is out of the float8 range".to_owned(),
+            Some("The total weight, or a weight times an element, exceeds about 1.8e308.".to_owned()),
+            Some("Use smaller weights: only their ratios matter (divide them all by the largest)."),
+        ),
         MeanError::Corrupt => raise(
             PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
             "invalid serialized vec_avg state".to_owned(),
@@ -59,7 +65,7 @@ fn raise_mean_error(e: MeanError) -> ! {
 fn vec_avg_accum(mut state: Internal, v: Option<Array<'_, f32>>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     let acc = accumulator(&mut state, fcinfo);
     if let Some(v) = v {
-        acc.add(as_vector(&v, "vector"), 1.0).unwrap_or_else(|e| raise_mean_error(e));
+        acc.add(&as_vector(v, "vector"), 1.0).unwrap_or_else(|e| raise_mean_error(e));
     }
     state
 }
@@ -74,7 +80,7 @@ fn vec_avg_weighted_accum(
     let acc = accumulator(&mut state, fcinfo);
     // A row with a NULL vector or a NULL weight is skipped, as avg() skips NULLs.
     if let (Some(v), Some(w)) = (v, weight) {
-        acc.add(as_vector(&v, "vector"), w).unwrap_or_else(|e| raise_mean_error(e));
+        acc.add(&as_vector(v, "vector"), w).unwrap_or_else(|e| raise_mean_error(e));
     }
     state
 }

@@ -70,9 +70,20 @@ fn fit_error(model: &str, e: ClvError) -> ! {
             Some("Gamma-Gamma needs customers with frequency > 0 and mean spend > 0."),
         ),
         ClvError::BadRow { .. } => (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, None),
-        ClvError::NoConvergence => (PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, None),
+        ClvError::NoConvergence | ClvError::OutOfRange { .. } => (PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, None),
     };
     raise(code, format!("cannot fit {model}: {e}"), None, hint)
+}
+
+/// A model applied to inputs for which its answer is not a finite number:
+/// an ERROR (22003) rather than NaN or Infinity in a result column.
+fn apply_error(function: &str, e: ClvError) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("{function}: {e}"),
+        None,
+        Some("Check the inputs' units and magnitudes (frequency is a count of repeat purchases)."),
+    )
 }
 
 fn set_field<T: IntoDatum>(tuple: &mut PgHeapTuple<'_, AllocatedByRust>, type_name: &str, name: &str, v: T) {
@@ -183,13 +194,17 @@ fn bgnbd_expected_purchases(
     if !(horizon.is_finite() && horizon >= 0.0) {
         raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("horizon must be >= 0, not {horizon}"), None, None);
     }
-    bgnbd_from(&model).expected_purchases(&customer(frequency, recency, t), horizon)
+    bgnbd_from(&model)
+        .expected_purchases(&customer(frequency, recency, t), horizon)
+        .unwrap_or_else(|e| apply_error("bgnbd_expected_purchases", e))
 }
 
 /// Probability that the customer has not dropped out.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn bgnbd_probability_alive(model: pgrx::composite_type!("bgnbd_model"), frequency: f64, recency: f64, t: f64) -> f64 {
-    bgnbd_from(&model).probability_alive(&customer(frequency, recency, t))
+    bgnbd_from(&model)
+        .probability_alive(&customer(frequency, recency, t))
+        .unwrap_or_else(|e| apply_error("bgnbd_probability_alive", e))
 }
 
 // ---- Gamma-Gamma --------------------------------------------------------
@@ -246,4 +261,5 @@ fn gamma_gamma_expected_spend(model: pgrx::composite_type!("gamma_gamma_model"),
     }
     let m = GammaGamma { p: get("p"), q: get("q"), gamma: get("gamma"), log_likelihood: 0.0, n: 0 };
     m.expected_spend(&SpendRecord { x: frequency, mean_spend })
+        .unwrap_or_else(|e| apply_error("gamma_gamma_expected_spend", e))
 }

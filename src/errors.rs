@@ -24,6 +24,33 @@ pub fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>, hint
     unreachable!("ereport(ERROR) returned")
 }
 
+/// The value of an argument that has no meaning as NULL, or 22004 naming it.
+/// Functions with defaulted arguments cannot be STRICT (a NULL model means
+/// "the default model"), and pgrx's own check on a non-Option argument
+/// answers XX000 "argument N must not be null"; so they take every argument
+/// as Option and unwrap it here (or with `required!`).
+#[track_caller]
+pub fn not_null<T>(value: Option<T>, argument: &str) -> T {
+    match value {
+        Some(v) => v,
+        None => raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("argument \"{argument}\" must not be null"),
+            None,
+            Some("Leave the argument out to use its default, if it has one."),
+        ),
+    }
+}
+
+/// `required!(a, b)` rebinds each named Option argument to its value, or
+/// raises 22004 naming the first that is NULL (see `not_null`).
+macro_rules! required {
+    ($($arg:ident),+ $(,)?) => {
+        $(let $arg = $crate::errors::not_null($arg, stringify!($arg));)+
+    };
+}
+pub(crate) use required;
+
 /// Vectors given to a similarity function or aggregate that cannot be used.
 pub fn raise_vec_error(e: VecError) -> ! {
     let hint = match e {

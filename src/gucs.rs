@@ -12,7 +12,8 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 pub static DEFAULT_MODEL: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"all-MiniLM-L6-v2"));
 
-/// Threads per backend for model inference; 0 means one per CPU core.
+/// Threads per backend for model inference; 0 means one per CPU core, and
+/// larger values are capped at the core count.
 pub static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
 
 /// Texts per forward pass; also the granularity of cancellation.
@@ -22,7 +23,7 @@ pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(32);
 pub static KMEANS_WORK_MEM: GucSetting<i32> = GucSetting::<i32>::new(1024 * 1024);
 
 /// Segments smaller than this are hidden in persona.segments.
-pub static K_ANONYMITY_FLOOR: GucSetting<i32> = GucSetting::<i32>::new(10);
+static K_ANONYMITY_FLOOR: GucSetting<i32> = GucSetting::<i32>::new(10);
 
 pub const DEFAULT_MODEL_FALLBACK: &str = "all-MiniLM-L6-v2";
 
@@ -37,8 +38,8 @@ pub fn init() {
     );
     GucRegistry::define_int_guc(
         c"persona.threads",
-        c"Threads each backend uses for model inference (0 = one per CPU core).",
-        c"Takes effect at the next call that embeds; each distinct value keeps its own pool.",
+        c"Threads each backend uses for model inference and model fitting (0 = one per CPU core; at most the number of cores).",
+        c"Takes effect at the next call that uses the pool. A backend keeps one pool; a new size replaces it (the old threads end). Values above the core count use the core count.",
         &THREADS,
         0,
         256,
@@ -67,12 +68,12 @@ pub fn init() {
     );
     GucRegistry::define_int_guc(
         c"persona.k_anonymity_floor",
-        c"Segments with fewer members are hidden in persona.segments.",
-        c"Protects small groups of users from being singled out in reports.",
+        c"Segments with fewer members are hidden in persona.segments and the report.",
+        c"Protects small groups of users from being singled out. Only a superuser sets it (the readers it protects against must not lower it); a model's owner may raise it for one model with kmeans_train(k_anonymity_floor => n).",
         &K_ANONYMITY_FLOOR,
         1,
         i32::MAX,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
 }
@@ -93,14 +94,38 @@ pub fn default_model() -> String {
         .unwrap_or_else(|| DEFAULT_MODEL_FALLBACK.to_owned())
 }
 
-/// Inference threads: the setting, or the number of cores when it is 0.
+/// Inference threads: the setting, or the number of cores when it is 0,
+/// never more than the cores. More threads than cores only adds contention,
+/// and any user may SET this: uncapped, each backend could start 256.
 pub fn threads() -> usize {
+    let cores = cores();
     match THREADS.get() {
-        n if n > 0 => n as usize,
-        _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n if n > 0 => (n as usize).min(cores),
+        _ => cores,
     }
+}
+
+/// The cores this backend may run on (CPU affinity and cgroup quota
+/// included), read once: it reads files under /proc and /sys.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// `persona.k_anonymity_floor`, as set by a superuser.
+pub fn k_anonymity_floor() -> i32 {
+    K_ANONYMITY_FLOOR.get().max(1)
 }
 
 pub fn batch_size() -> usize {
     BATCH_SIZE.get().max(1) as usize
+}
+
+/// `persona._k_anonymity_floor()`: the floor for views. Reading the setting
+/// through this function loads the library first, so that a value a
+/// non-superuser set before it was loaded (a placeholder, which Postgres
+/// drops when the real setting is defined) can never stand in for it.
+#[pgrx::pg_extern(stable, parallel_safe, name = "_k_anonymity_floor")]
+fn k_anonymity_floor_sql() -> i32 {
+    k_anonymity_floor()
 }

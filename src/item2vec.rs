@@ -13,36 +13,13 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use crate::sql_text::quote_ident;
-use crate::errors::raise;
+use crate::errors::{raise, required};
+use crate::spi::Columns;
 
 /// Items trained between interrupt checks: a few milliseconds of work.
 const STEP_ITEMS: u64 = 20_000;
 /// Rows fetched from the source per cursor fetch.
 const FETCH_ROWS: i64 = 10_000;
-
-/// The source as a FROM item: a parenthesised query is used as it is; anything
-/// else must name a table or view (42P01 otherwise).
-fn source_from_item(source: &str) -> String {
-    let trimmed = source.trim();
-    if trimmed.starts_with('(') {
-        return format!("{trimmed} AS persona_source");
-    }
-    let oid = Spi::get_one_with_args::<pg_sys::Oid>("SELECT to_regclass($1)::oid", &[trimmed.into()]);
-    match oid {
-        Ok(Some(oid)) => {
-            Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[oid.into()])
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| trimmed.to_owned())
-        }
-        _ => raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            format!("relation \"{trimmed}\" does not exist"),
-            None,
-            Some("Give a table or view name, or a query in parentheses."),
-        ),
-    }
-}
 
 fn int_arg(name: &str, v: i32, lo: i32, hi: i32) -> usize {
     if v < lo || v > hi {
@@ -60,7 +37,7 @@ fn int_arg(name: &str, v: i32, lo: i32, hi: i32) -> usize {
 /// source has nothing to check).
 fn check_item_type(from: &str, item_col: &str) {
     let probe = format!("SELECT pg_typeof({})::text FROM {from} LIMIT 1", quote_ident(item_col));
-    if let Ok(Some(ty)) = Spi::get_one::<String>(&probe) {
+    if let Some(ty) = crate::spi::first::<String>("check the item column", &probe, &[]) {
         if !matches!(ty.as_str(), "smallint" | "integer" | "bigint") {
             raise(
                 PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
@@ -95,8 +72,8 @@ fn read_sequences(from: &str, user_col: &str, item_col: &str, time_col: &str) ->
                 break;
             }
             for row in batch {
-                let user = row.get::<String>(1).ok().flatten();
-                let item = row.get::<i64>(2).ok().flatten();
+                let user = row.col::<String>(1);
+                let item = row.col::<i64>(2);
                 let (Some(user), Some(item)) = (user, item) else {
                     skipped += 1;
                     continue;
@@ -139,27 +116,27 @@ fn store_vectors(model: &str, trainer: &Trainer, dim: usize) {
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn train_item2vec(
-    model: &str,
-    source: &str,
-    user_col: default!(&str, "'user_id'"),
-    item_col: default!(&str, "'item_id'"),
-    time_col: default!(&str, "'ts'"),
-    dim: default!(i32, 64),
-    window_size: default!(i32, 5),
-    negatives: default!(i32, 5),
-    epochs: default!(i32, 5),
-    min_count: default!(i32, 1),
-    ns_exponent: default!(f64, 0.75),
-    sample: default!(f64, 0.001),
-    alpha: default!(f64, 0.025),
-    seed: default!(i64, 1),
+    model: Option<&str>,
+    source: Option<&str>,
+    user_col: default!(Option<&str>, "'user_id'"),
+    item_col: default!(Option<&str>, "'item_id'"),
+    time_col: default!(Option<&str>, "'ts'"),
+    dim: default!(Option<i32>, 64),
+    window_size: default!(Option<i32>, 5),
+    negatives: default!(Option<i32>, 5),
+    epochs: default!(Option<i32>, 5),
+    min_count: default!(Option<i32>, 1),
+    ns_exponent: default!(Option<f64>, 0.75),
+    sample: default!(Option<f64>, 0.001),
+    alpha: default!(Option<f64>, 0.025),
+    seed: default!(Option<i64>, 1),
 ) -> TableIterator<
     'static,
     (name!(items, i64), name!(sequences, i64), name!(trained_items, i64), name!(seconds, f64)),
 > {
-    if model.is_empty() || model.len() > 63 {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "model name must have 1 to 63 characters".to_owned(), None, None);
-    }
+    required!(model, source, user_col, item_col, time_col, dim, window_size, negatives, epochs, min_count, ns_exponent, sample, alpha, seed);
+    // Before any work: one training of a name at a time, and only its owner's.
+    crate::access::claim(crate::access::Kind::Item2vec, model);
     let config = Config {
         dim: int_arg("dim", dim, 1, 4096),
         window: int_arg("window_size", window_size, 1, 1000),
@@ -176,7 +153,7 @@ fn train_item2vec(
         raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), None, None);
     }
     let started = Instant::now();
-    let from = source_from_item(source);
+    let from = format!("{} AS persona_source", crate::source::from_item(source, "source"));
     check_item_type(&from, item_col);
     let (sequences, skipped) = read_sequences(&from, user_col, item_col, time_col);
     if skipped > 0 {

@@ -10,9 +10,11 @@ use persona_cluster::{anomaly_score, assign, class_tfidf, match_centroids, Assig
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{check_model_name, raise, raise_spi_error as spi_err};
+use crate::access::Kind;
+use crate::errors::{raise, raise_spi_error as spi_err, required};
 use crate::sql_text::{quote_ident, quote_literal as literal};
 use crate::kmeans::{cluster_error, parse_metric, train, TrainArgs};
+use crate::spi::Columns;
 
 pub struct Trained {
     pub k: usize,
@@ -60,7 +62,7 @@ fn segment_ids(model: &str, t: &Trained, sizes: &[i64], metric: Metric) -> Vec<i
             &[model.into(), (t.dim as i32).into(), metric_name(metric).into()],
         )
         .map(|rows| {
-            rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect()
+            rows.filter_map(|r| Some((r.col::<i32>(1)?, r.col::<Vec<f32>>(2)?))).collect()
         })
         .unwrap_or_default()
     });
@@ -127,18 +129,17 @@ fn distinctive_words(texts: &str, keys: &[i64], t: &Trained, ids: &[i32]) -> Has
 }
 
 #[allow(clippy::too_many_arguments)]
-fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &TrainArgs, params: serde_json::Value, keys: &[i64], skipped: i64, t: &Trained, texts: Option<&str>) -> i32 {
+fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &TrainArgs, params: serde_json::Value, keys: &[i64], skipped: i64, t: &Trained, texts: Option<&str>, floor: i32) -> i32 {
     let mut sizes = vec![0i64; t.k];
     for a in &t.assignments {
         sizes[a.label as usize] += 1;
     }
     let ids = segment_ids(model, t, &sizes, args.metric);
-    let version = Spi::get_one_with_args::<i32>(
+    let version = crate::spi::first::<i32>(
+        "number the new version",
         "SELECT coalesce(max(version), 0) + 1 FROM persona.kmeans_models WHERE name = $1",
         &[model.into()],
     )
-    .ok()
-    .flatten()
     .unwrap_or(1);
     let candidates = serde_json::Value::Array(
         t.candidates
@@ -148,8 +149,8 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
     );
     Spi::run_with_args(
         "INSERT INTO persona.kmeans_models (name, version, k, dimension, metric, inertia, silhouette, iterations, rows,
-             skipped_rows, training_mode, source, profile_name, parameters, k_candidates, seconds)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16)",
+             skipped_rows, training_mode, source, profile_name, parameters, k_candidates, seconds, k_anonymity_floor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17)",
         &[
             model.into(),
             version.into(),
@@ -167,6 +168,7 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
             params.to_string().into(),
             candidates.to_string().into(),
             t.seconds.into(),
+            floor.into(),
         ],
     )
     .unwrap_or_else(|e| spi_err("write persona.kmeans_models", e));
@@ -207,7 +209,7 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
         // The assignments written above have no statistics yet; a planner that
         // guesses one row per (name, version) picks a nested loop over the whole
         // source for every member. Hash joins only, for this statement.
-        let nestloop = Spi::get_one::<String>("SELECT current_setting('enable_nestloop')").ok().flatten().unwrap_or_else(|| "on".to_owned());
+        let nestloop = crate::spi::first::<String>("read enable_nestloop", "SELECT current_setting('enable_nestloop')", &[]).unwrap_or_else(|| "on".to_owned());
         Spi::run("SELECT set_config('enable_nestloop', 'off', true)").unwrap_or_else(|e| spi_err("plan the scoring of small segments", e));
         Spi::run_with_args(
             &format!(
@@ -251,22 +253,23 @@ fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn kmeans_train(
-    model: &str,
+    model: Option<&str>,
     source: default!(Option<&str>, "NULL"),
-    vector_col: default!(&str, "'profile_vec'"),
+    vector_col: default!(Option<&str>, "'profile_vec'"),
     k: default!(Option<i32>, "NULL"),
-    key_col: default!(&str, "'user_id'"),
-    k_min: default!(i32, 2),
-    k_max: default!(i32, 10),
-    metric: default!(&str, "'cosine'"),
-    n_init: default!(i32, 3),
-    max_iter: default!(i32, 100),
-    tol: default!(f64, 1e-4),
-    seed: default!(i64, 1),
-    sample_size: default!(i32, 5_000),
-    init: default!(&str, "'k-means++'"),
+    key_col: default!(Option<&str>, "'user_id'"),
+    k_min: default!(Option<i32>, 2),
+    k_max: default!(Option<i32>, 10),
+    metric: default!(Option<&str>, "'cosine'"),
+    n_init: default!(Option<i32>, 3),
+    max_iter: default!(Option<i32>, 100),
+    tol: default!(Option<f64>, 1e-4),
+    seed: default!(Option<i64>, 1),
+    sample_size: default!(Option<i32>, 5_000),
+    init: default!(Option<&str>, "'k-means++'"),
     profiles: default!(Option<&str>, "NULL"),
     texts: default!(Option<&str>, "NULL"),
+    k_anonymity_floor: default!(Option<i32>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -280,7 +283,14 @@ fn kmeans_train(
         name!(seconds, f64),
     ),
 > {
-    check_model_name(model);
+    // NULL k means "choose k"; NULL source/profiles/texts mean "not given".
+    required!(model, vector_col, key_col, k_min, k_max, metric, n_init, max_iter, tol, seed, sample_size, init);
+    // Before any work: one training of a name at a time, and only its owner's.
+    crate::access::claim(Kind::Kmeans, model);
+    let floor = k_anonymity_floor.unwrap_or_else(crate::gucs::k_anonymity_floor);
+    if floor < 1 {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("k_anonymity_floor must be at least 1, not {floor}"), None, None);
+    }
     if let Some(k) = k {
         if k < 1 {
             raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("k must be at least 1, not {k}"), None, None);
@@ -327,10 +337,7 @@ fn kmeans_train(
     };
     let (source_text, from, key_col, vector_col) = match (source, profiles) {
         (Some(s), None) => {
-            let from = Spi::get_one_with_args::<String>("SELECT persona._source($1, 'source')", &[s.into()])
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| s.to_owned());
+            let from = crate::source::from_item(s, "source");
             for (col, kind, arg) in [(key_col, "integer", "key_col"), (vector_col, "vector", "vector_col")] {
                 Spi::run_with_args("SELECT persona._column_type($1, $2, $3, $4)", &[s.into(), col.into(), kind.into(), arg.into()])
                     .unwrap_or_else(|e| spi_err("check the source", e));
@@ -338,21 +345,7 @@ fn kmeans_train(
             (s.to_owned(), from, key_col.to_owned(), vector_col.to_owned())
         }
         (None, Some(p)) => {
-            let exists = Spi::get_one_with_args::<bool>(
-                "SELECT EXISTS (SELECT FROM persona.profile_definitions WHERE name = $1)",
-                &[p.into()],
-            )
-            .ok()
-            .flatten()
-            .unwrap_or(false);
-            if !exists {
-                raise(
-                    PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-                    format!("profiles \"{p}\" do not exist"),
-                    None,
-                    Some("Build them first with persona.build_profiles()."),
-                );
-            }
+            crate::access::require_read(Kind::Profiles, p, "train on them");
             let from = format!("(SELECT user_id, profile_vec FROM persona.profiles WHERE name = {})", literal(p));
             (from.clone(), from, "user_id".to_owned(), "profile_vec".to_owned())
         }
@@ -363,12 +356,7 @@ fn kmeans_train(
             Some("source => 'table or (query)', or profiles => 'a name given to persona.build_profiles()'."),
         ),
     };
-    let texts_from = texts.map(|t| {
-        Spi::get_one_with_args::<String>("SELECT persona._source($1, 'texts')", &[t.into()])
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| t.to_owned())
-    });
+    let texts_from = texts.map(|t| crate::source::from_item(t, "texts"));
     let query = format!(
         "SELECT (s.{k})::bigint, (s.{v})::real[] FROM {from} s",
         k = quote_ident(&key_col),
@@ -386,7 +374,7 @@ fn kmeans_train(
         "n_init": n_init, "max_iter": max_iter, "tol": tol, "seed": seed, "sample_size": sample_size, "init": init,
         "texts": texts, "work_mem_bytes": budget,
     });
-    let version = store(model, &source_text, &query, profiles, &args, params, keys, scan.skipped, &trained, texts_from.as_deref());
+    let version = store(model, &source_text, &query, profiles, &args, params, keys, scan.skipped, &trained, texts_from.as_deref(), floor);
     TableIterator::once((
         version,
         trained.k as i32,
@@ -450,7 +438,7 @@ fn current(model: &str) -> std::rc::Rc<Current> {
         )
         .map(|rows| {
             rows.filter_map(|r| {
-                Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??, r.get::<f64>(3).ok()??, r.get::<f64>(4).ok()??, r.get::<i64>(5).ok()??))
+                Some((r.col::<i32>(1)?, r.col::<Vec<f32>>(2)?, r.col::<f64>(3)?, r.col::<f64>(4)?, r.col::<i64>(5)?))
             })
             .collect()
         })
@@ -497,7 +485,8 @@ fn kmeans_nearest(
     ),
 > {
     let c = current(model);
-    let v = crate::similarity::as_vector(&vec, "vector");
+    let vector = crate::similarity::as_vector(vec, "vector");
+    let v: &[f32] = &vector;
     if v.len() != c.dim {
         raise(
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,

@@ -7,12 +7,14 @@
 
 use pgrx::prelude::*;
 
+mod access;
 mod aggregates;
 mod clv;
 mod embed;
 mod errors;
 mod gucs;
 mod item2vec;
+mod jsonb;
 mod kmeans;
 mod kmeans_store;
 mod models;
@@ -20,6 +22,8 @@ mod recommend;
 mod report;
 mod runtime;
 mod similarity;
+mod source;
+mod spi;
 mod sql_text;
 mod text;
 mod vector_scan;
@@ -56,10 +60,12 @@ extension_sql_file!(
         clv::clv_fit_deserial
     ]
 );
+// Reading sources from PL/pgSQL: column checks, a model owner's sources run as that owner.
+extension_sql_file!("../sql/sources.sql", name = "sources", requires = [source::source_sql, access::as_owner_sql]);
 extension_sql_file!(
     "../sql/profiles.sql",
     name = "profiles",
-    requires = ["aggregates", "clv", vectors::profile_vector, clv::bgnbd_expected_purchases, clv::bgnbd_probability_alive, clv::gamma_gamma_expected_spend]
+    requires = ["sources", "aggregates", "clv", vectors::profile_vector, clv::bgnbd_expected_purchases, clv::bgnbd_probability_alive, clv::gamma_gamma_expected_spend]
 );
 extension_sql_file!(
     "../sql/segments.sql",
@@ -68,6 +74,8 @@ extension_sql_file!(
 );
 // Recommendation tables and the view persona.recommendations.
 extension_sql_file!("../sql/recommend.sql", name = "recommend", requires = ["segments"]);
+// Row-level security on model rows, sharing, dropping, erasure.
+extension_sql_file!("../sql/security.sql", name = "security", requires = ["recommend", access::use_sql]);
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 

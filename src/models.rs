@@ -15,7 +15,7 @@ use persona_embed::SentenceEncoder;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{raise, raise_model_error};
+use crate::errors::{raise, raise_model_error, required};
 use crate::runtime::run_on_pool;
 
 /// Registry paths may start with this, meaning Postgres' share directory
@@ -106,11 +106,12 @@ fn valid_model_name(name: &str) -> bool {
 /// database server. Superuser only: it makes the server read files.
 #[pg_extern(volatile, parallel_unsafe)]
 fn register_model(
-    name: &str,
-    path: &str,
-    replace: default!(bool, false),
+    name: Option<&str>,
+    path: Option<&str>,
+    replace: default!(Option<bool>, false),
 ) -> TableIterator<'static, (name!(name, String), name!(dimension, i32), name!(max_tokens, i32), name!(path, String))>
 {
+    required!(name, path, replace);
     // SAFETY: superuser() only reads the current user's catalog entry.
     if !unsafe { pg_sys::superuser() } {
         raise(

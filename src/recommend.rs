@@ -23,16 +23,20 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use persona_rank::{
-    catalogue_coverage, fit_ease, fit_item_knn, fit_transitions, item_popularity, ndcg_at_k,
-    recall_at_k, top_k_blocked, EaseConfig, KnnConfig, Precision, RankError, TransitionConfig, EASE_MAX_ITEMS,
+    catalogue_coverage, fit_ease_with, fit_item_knn_with, fit_transitions_with, item_popularity, ndcg_at_k,
+    recall_at_k, top_k_blocked, EaseConfig, ItemItemModel, KnnConfig, Precision, RankError, ShouldStop,
+    TransitionConfig, EASE_MAX_ITEMS,
 };
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use rayon::prelude::*;
 
-use crate::errors::{check_model_name, raise, raise_spi_error as spi_err};
+use crate::access::{self, as_owner, Kind};
+use crate::errors::{raise, raise_spi_error as spi_err, required};
+use crate::jsonb::JsonbText;
 use crate::sql_text::{quote_ident, quote_literal as literal};
-use crate::runtime::run_on_pool;
+use crate::runtime::{run_cancellable, run_on_pool};
+use crate::spi::Columns;
 
 /// The most recommendations one call returns per user.
 pub const MAX_K: i32 = 1000;
@@ -52,6 +56,9 @@ fn rank_error(e: RankError) -> ! {
     let code = match e {
         RankError::InvalidParameter { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         RankError::TooLarge { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        // run_cancellable raises the interrupt's own error first; this only
+        // names the right class should a Cancelled ever get here.
+        RankError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
         _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
     };
     raise(code, e.to_string(), None, None)
@@ -64,13 +71,7 @@ fn check_k(k: i32) -> usize {
     k as usize
 }
 
-/// A table or view name (checked, 42P01) or a query in parentheses, as a FROM item.
-fn from_item(source: &str, argument: &str) -> String {
-    Spi::get_one_with_args::<String>("SELECT persona._source($1, $2)", &[source.into(), argument.into()])
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| source.to_owned())
-}
+use crate::source::from_item;
 
 fn check_column(source: &str, col: &str, kind: &str, argument: &str) {
     Spi::run_with_args(
@@ -632,33 +633,49 @@ fn read_vectors(from: &str, filter: &str) -> Vec<(i64, Vec<f32>)> {
 /// One neighbour list per item: (item index, weight), best first.
 type Lists = Vec<Vec<(u32, f32)>>;
 
-fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params) -> Result<(Lists, Lists), RankError> {
+/// Each item's `k` strongest neighbours (for EASE, `nonzero`: negative
+/// weights too when fewer are positive, zeros never); `stop` is asked per
+/// item (a dense row of up to 20,000 weights each).
+fn neighbour_lists(model: &ItemItemModel, n: usize, k: usize, nonzero: bool, stop: ShouldStop<'_>) -> Result<Lists, RankError> {
+    (0..n as u32)
+        .into_par_iter()
+        .map(|i| {
+            if stop() {
+                return Err(RankError::Cancelled);
+            }
+            model.neighbours(i, k).map(|l| if nonzero { l.into_iter().filter(|x| x.1 != 0.0).collect() } else { l })
+        })
+        .collect()
+}
+
+/// Fits the main model and the transitions. Runs on the pool, through
+/// `run_cancellable`: every fit asks `stop` between blocks, so a cancel or
+/// statement_timeout ends even a 20,000-item EASE fit within a second.
+fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params, stop: ShouldStop<'_>) -> Result<(Lists, Lists), RankError> {
     let main = match p.method {
         Method::Ease => {
-            let model = fit_ease(
+            let model = fit_ease_with(
                 histories,
                 n,
                 &EaseConfig { lambda: p.lambda, max_items: (n > p.max_items).then_some(p.max_items), precision: Precision::F32 },
+                stop,
             )?;
-            (0..n as u32)
-                .into_par_iter()
-                // The largest weights, negative ones too when fewer are positive.
-                .map(|i| model.neighbours(i, p.neighbours).map(|l| l.into_iter().filter(|x| x.1 != 0.0).collect()))
-                .collect::<Result<Vec<_>, _>>()?
+            neighbour_lists(&model, n, p.neighbours, true, stop)?
         }
         Method::Knn => {
-            let model = fit_item_knn(histories, n, &KnnConfig { neighbours: p.neighbours, shrink: p.shrink })?;
-            (0..n as u32).into_par_iter().map(|i| model.neighbours(i, p.neighbours)).collect::<Result<Vec<_>, _>>()?
+            let model = fit_item_knn_with(histories, n, &KnnConfig { neighbours: p.neighbours, shrink: p.shrink }, stop)?;
+            neighbour_lists(&model, n, p.neighbours, false, stop)?
         }
         Method::Vectors => vec![Vec::new(); n],
     };
     let next = if p.transition_weight > 0.0 && p.method != Method::Vectors {
-        let model = fit_transitions(
+        let model = fit_transitions_with(
             histories,
             n,
             &TransitionConfig { window: p.transition_window, decay: p.transition_decay, backward: 0.0, neighbours: p.neighbours },
+            stop,
         )?;
-        (0..n as u32).into_par_iter().map(|i| model.neighbours(i, p.neighbours)).collect::<Result<Vec<_>, _>>()?
+        neighbour_lists(&model, n, p.neighbours, false, stop)?
     } else {
         vec![Vec::new(); n]
     };
@@ -669,31 +686,34 @@ fn fit_lists(histories: &[Vec<u32>], n: usize, p: &Params) -> Result<(Lists, Lis
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn train_recommender(
-    model: &str,
+    model: Option<&str>,
     events: default!(Option<&str>, "NULL"),
-    user_col: default!(&str, "'user_id'"),
-    item_col: default!(&str, "'item_id'"),
-    time_col: default!(&str, "'event_time'"),
-    method: default!(&str, "'ease'"),
+    user_col: default!(Option<&str>, "'user_id'"),
+    item_col: default!(Option<&str>, "'item_id'"),
+    time_col: default!(Option<&str>, "'event_time'"),
+    method: default!(Option<&str>, "'ease'"),
     items: default!(Option<&str>, "NULL"),
-    item_key_col: default!(&str, "'item_id'"),
+    item_key_col: default!(Option<&str>, "'item_id'"),
     category_col: default!(Option<&str>, "NULL"),
     item_text_col: default!(Option<&str>, "NULL"),
     users: default!(Option<&str>, "NULL"),
-    users_key_col: default!(&str, "'user_id'"),
+    users_key_col: default!(Option<&str>, "'user_id'"),
     profiles: default!(Option<&str>, "NULL"),
     segments: default!(Option<&str>, "NULL"),
     user_vectors: default!(Option<&str>, "NULL"),
     item_vectors: default!(Option<&str>, "NULL"),
-    options: default!(pgrx::JsonB, "'{}'"),
+    options: default!(Option<JsonbText>, "'{}'"),
 ) -> TableIterator<
     'static,
     (name!(users, i64), name!(items, i64), name!(interactions, i64), name!(neighbours, i64), name!(seconds, f64)),
 > {
     let started = Instant::now();
-    check_model_name(model);
+    // NULL sources mean "not given"; every other argument needs a value.
+    required!(model, user_col, item_col, time_col, method, item_key_col, users_key_col, options);
+    // Before any work: one training of a name at a time, and only its owner's.
+    access::claim(Kind::Recommender, model);
     let method = Method::parse(method);
-    let params = Params::from_json(method, &options.0);
+    let params = Params::from_json(method, &options.parse("argument \"options\""));
     if method == Method::Vectors && (user_vectors.is_none() || item_vectors.is_none()) {
         bad("method 'vectors' needs user_vectors and item_vectors".to_owned());
     }
@@ -726,22 +746,10 @@ fn train_recommender(
         check_column(u, users_key_col, "integer", "users_key_col");
     }
     if let Some(p) = profiles {
-        let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM persona.profile_definitions WHERE name = $1)", &[p.into()])
-            .ok()
-            .flatten()
-            .unwrap_or(false);
-        if !exists {
-            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("profiles \"{p}\" do not exist"), None, Some("Build them first with persona.build_profiles()."));
-        }
+        access::require_read(Kind::Profiles, p, "train on them");
     }
     if let Some(s) = segments {
-        let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT FROM persona.kmeans_models WHERE name = $1)", &[s.into()])
-            .ok()
-            .flatten()
-            .unwrap_or(false);
-        if !exists {
-            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("k-means model \"{s}\" does not exist"), None, Some("Train it first with persona.kmeans_train()."));
-        }
+        access::require_read(Kind::Kmeans, s, "train on it");
     }
     let item_vec_from = item_vectors.map(|s| from_item(s, "item_vectors"));
 
@@ -774,8 +782,8 @@ fn train_recommender(
             for row in batch {
                 if let Ok(Some(id)) = row.get::<i64>(1) {
                     let e = catalogue.entry(id).or_default();
-                    e.0 = row.get::<String>(2).ok().flatten();
-                    e.2 = row.get::<Vec<Option<f32>>>(3).ok().flatten().and_then(|v| v.into_iter().collect::<Option<Vec<f32>>>());
+                    e.0 = row.col::<String>(2);
+                    e.2 = row.col::<Vec<Option<f32>>>(3).and_then(|v| v.into_iter().collect::<Option<Vec<f32>>>());
                 }
             }
         });
@@ -801,7 +809,7 @@ fn train_recommender(
     check_for_interrupts!();
     let t = Instant::now();
     let popularity = item_popularity(&histories, n).unwrap_or_else(|e| rank_error(e));
-    let (main, next) = run_on_pool(|| fit_lists(&histories, n, &params)).unwrap_or_else(|e| rank_error(e));
+    let (main, next) = run_cancellable(|stop| fit_lists(&histories, n, &params, stop)).unwrap_or_else(|e| rank_error(e));
     check_for_interrupts!();
     let neighbour_rows: i64 = main.iter().chain(next.iter()).map(|l| l.len() as i64).sum();
     pgrx::notice!("train_recommender: fitted in {:.1} s, {neighbour_rows} neighbour weights kept", t.elapsed().as_secs_f64());
@@ -938,10 +946,12 @@ thread_local! {
 fn model_name(model: Option<&str>) -> String {
     match model {
         Some(m) => m.to_owned(),
-        None => Spi::get_one::<String>("SELECT name FROM persona.recommender_models ORDER BY created_at DESC, name LIMIT 1")
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| {
+        None => crate::spi::first::<String>(
+            "find the newest recommender",
+            "SELECT name FROM persona.recommender_models ORDER BY created_at DESC, name LIMIT 1",
+            &[],
+        )
+        .unwrap_or_else(|| {
                 raise(
                     PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
                     "no recommender model exists".to_owned(),
@@ -952,9 +962,17 @@ fn model_name(model: Option<&str>) -> String {
     }
 }
 
+/// A recommender for the functions that read its stored sources (the
+/// users' histories): the caller must be able to act as its owner (42501).
+fn serve(model: Option<&str>, what: &str) -> (Rc<Loaded>, pg_sys::Oid) {
+    let name = model_name(model);
+    let owner = access::require_use(Kind::Recommender, &name, what);
+    (load(Some(&name)), owner)
+}
+
 fn load(model: Option<&str>) -> Rc<Loaded> {
     let name = model_name(model);
-    let head = Spi::get_three_with_args::<String, String, pgrx::JsonB>(
+    let head = Spi::get_three_with_args::<String, String, JsonbText>(
         "SELECT method, created_at::text, sources FROM persona.recommender_models WHERE name = $1",
         &[name.as_str().into()],
     );
@@ -970,10 +988,12 @@ fn load(model: Option<&str>) -> Rc<Loaded> {
     if let Some(l) = LOADED.with(|m| m.borrow().get(&key).cloned()) {
         return l;
     }
-    let params_json = Spi::get_one_with_args::<pgrx::JsonB>("SELECT parameters FROM persona.recommender_models WHERE name = $1", &[name.as_str().into()])
-        .ok()
-        .flatten()
-        .map(|j| j.0)
+    let params_json = crate::spi::first::<JsonbText>(
+        "read the recommender's parameters",
+        "SELECT parameters FROM persona.recommender_models WHERE name = $1",
+        &[name.as_str().into()],
+    )
+    .map(|j| j.parse("the stored parameters of the recommender"))
         .unwrap_or_else(|| serde_json::json!({}));
     let method = Method::parse(&method);
     let mut params = Params::from_json(method, &serde_json::json!({}));
@@ -1012,14 +1032,14 @@ fn load(model: Option<&str>) -> Rc<Loaded> {
             let Ok(Some(id)) = r.get::<i64>(1) else { continue };
             rows.push(Row {
                 id,
-                pop: r.get::<i64>(2).ok().flatten().unwrap_or(0) as f32,
-                cat: r.get::<String>(3).ok().flatten(),
-                nb: r.get::<Vec<i64>>(4).ok().flatten().unwrap_or_default(),
-                nw: r.get::<Vec<f32>>(5).ok().flatten().unwrap_or_default(),
-                xb: r.get::<Vec<i64>>(6).ok().flatten().unwrap_or_default(),
-                xw: r.get::<Vec<f32>>(7).ok().flatten().unwrap_or_default(),
-                emb: r.get::<Vec<f32>>(8).ok().flatten(),
-                text: r.get::<Vec<f32>>(9).ok().flatten(),
+                pop: r.col::<i64>(2).unwrap_or(0) as f32,
+                cat: r.col::<String>(3),
+                nb: r.col::<Vec<i64>>(4).unwrap_or_default(),
+                nw: r.col::<Vec<f32>>(5).unwrap_or_default(),
+                xb: r.col::<Vec<i64>>(6).unwrap_or_default(),
+                xw: r.col::<Vec<f32>>(7).unwrap_or_default(),
+                emb: r.col::<Vec<f32>>(8),
+                text: r.col::<Vec<f32>>(9),
             });
         }
     });
@@ -1061,7 +1081,8 @@ fn load(model: Option<&str>) -> Rc<Loaded> {
     core.next = Rows::from_lists(next);
     core.vectors = vectors;
     core.texts = texts;
-    let l = Rc::new(Loaded { name, sources: sources.0, core, index });
+    let sources = sources.parse("the stored sources of the recommender");
+    let l = Rc::new(Loaded { name, sources, core, index });
     LOADED.with(|m| {
         let mut m = m.borrow_mut();
         m.retain(|k, _| k.0 != key.0);
@@ -1139,17 +1160,19 @@ fn user_input(l: &Loaded, user: i64) -> Option<UserInput> {
         }
     }
     if let Some(p) = l.source("profiles") {
-        let row = Spi::get_two_with_args::<bool, Vec<Option<f32>>>(
-            "SELECT true, text_vec FROM persona.profiles WHERE name = $1 AND user_id = $2",
+        let row = crate::spi::first::<Vec<Option<f32>>>(
+            "read the user's profile",
+            "SELECT coalesce(text_vec, '{}') FROM persona.profiles WHERE name = $1 AND user_id = $2",
             &[p.as_str().into(), user.into()],
         );
-        if let Ok((Some(true), v)) = row {
+        if let Some(v) = row {
             known = true;
-            u.text = opt_vec(v);
+            u.text = if v.is_empty() { None } else { opt_vec(Some(v)) };
         }
     }
     if let Some(s) = l.source("segments") {
-        if let Ok(Some(seg)) = Spi::get_one_with_args::<i32>(
+        if let Some(seg) = crate::spi::first::<i32>(
+            "read the user's segment",
             "SELECT segment FROM persona.segment_members WHERE model = $1 AND user_id = $2",
             &[s.as_str().into(), user.into()],
         ) {
@@ -1159,13 +1182,11 @@ fn user_input(l: &Loaded, user: i64) -> Option<UserInput> {
     }
     if !known {
         if let Some(users) = l.source("users") {
-            known = Spi::get_one::<bool>(&format!(
-                "SELECT EXISTS (SELECT FROM {} s WHERE s.{} = {user})",
-                from_item(&users, "users"),
-                l.col("users_key_col")
-            ))
-            .ok()
-            .flatten()
+            known = crate::spi::first::<bool>(
+                "look the user up in the users source",
+                &format!("SELECT EXISTS (SELECT FROM {} s WHERE s.{} = {user})", from_item(&users, "users"), l.col("users_key_col")),
+                &[],
+            )
             .unwrap_or(false);
         }
     }
@@ -1201,26 +1222,31 @@ fn segment_popularity_sql(l: &Loaded, segment: i32) -> Vec<f32> {
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(stable, parallel_unsafe)]
 fn recommend(
-    user_id: i64,
-    k: default!(i32, 10),
+    user_id: Option<i64>,
+    k: default!(Option<i32>, 10),
     model: default!(Option<&str>, "NULL"),
-    exclude_seen: default!(bool, true),
+    exclude_seen: default!(Option<bool>, true),
     categories: default!(Option<Vec<Option<String>>>, "NULL"),
     filter: default!(Option<&str>, "NULL"),
 ) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(reason, String))> {
+    required!(user_id, k, exclude_seen);
     let k = check_k(k);
-    let l = load(model);
-    let allow = allow_mask(&l, categories, filter);
-    let Some(u) = user_input(&l, user_id) else {
+    let (l, owner) = serve(model, "recommend from it");
+    // The user's history comes from the sources the owner stored: read with the owner's rights.
+    let Some((allow, u, seg_pop)) = as_owner(owner, || {
+        let allow = allow_mask(&l, categories, filter);
+        let u = user_input(&l, user_id)?;
+        let mut seg_pop = HashMap::new();
+        if let Some(s) = u.segment {
+            if u.history.is_empty() && u.text.is_none() && u.vector.is_none() {
+                seg_pop.insert(s, segment_popularity_sql(&l, s));
+            }
+        }
+        Some((allow, u, seg_pop))
+    }) else {
         pgrx::notice!("recommend: user {user_id} is unknown to recommender \"{}\"", l.name);
         return TableIterator::new(Vec::new());
     };
-    let mut seg_pop = HashMap::new();
-    if let Some(s) = u.segment {
-        if u.history.is_empty() && u.text.is_none() && u.vector.is_none() {
-            seg_pop.insert(s, segment_popularity_sql(&l, s));
-        }
-    }
     let ask = Ask { k, exclude_seen, allow: allow.as_deref() };
     let users = [u];
     let core = &l.core;
@@ -1233,12 +1259,15 @@ fn recommend(
 /// Items most like one item.
 #[pg_extern(stable, parallel_unsafe)]
 fn similar_items(
-    item: i64,
-    k: default!(i32, 10),
+    item: Option<i64>,
+    k: default!(Option<i32>, 10),
     model: default!(Option<&str>, "NULL"),
 ) -> TableIterator<'static, (name!(item_id, i64), name!(score, f64), name!(reason, String))> {
+    required!(item, k);
     let k = check_k(k);
-    let l = load(model);
+    let name = model_name(model);
+    access::require_read(Kind::Recommender, &name, "use it");
+    let l = load(Some(&name));
     let Some(&i) = l.index.get(&item) else {
         pgrx::notice!("similar_items: item {item} is unknown to recommender \"{}\"", l.name);
         return TableIterator::new(Vec::new());
@@ -1300,7 +1329,7 @@ fn all_users(l: &Loaded) -> BTreeMap<i64, UserInput> {
         for_each_batch(&q, |batch| {
             for r in batch {
                 if let Ok(Some(u)) = r.get::<i64>(1) {
-                    users.entry(u).or_default().text = opt_vec(r.get::<Vec<Option<f32>>>(2).ok().flatten());
+                    users.entry(u).or_default().text = opt_vec(r.col::<Vec<Option<f32>>>(2));
                 }
             }
         });
@@ -1347,21 +1376,21 @@ fn segment_popularity_all(n: usize, users: &BTreeMap<i64, UserInput>) -> HashMap
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe)]
 fn recommend_all(
-    k: default!(i32, 10),
+    k: default!(Option<i32>, 10),
     model: default!(Option<&str>, "NULL"),
-    exclude_seen: default!(bool, true),
+    exclude_seen: default!(Option<bool>, true),
     categories: default!(Option<Vec<Option<String>>>, "NULL"),
     filter: default!(Option<&str>, "NULL"),
-    batch_size: default!(i32, 10_000),
+    batch_size: default!(Option<i32>, 10_000),
 ) -> TableIterator<'static, (name!(users, i64), name!(recommendations, i64), name!(seconds, f64))> {
     let started = Instant::now();
+    required!(k, exclude_seen, batch_size);
     let k = check_k(k);
     if !(1..=1_000_000).contains(&batch_size) {
         bad(format!("batch_size must be between 1 and 1000000, not {batch_size}"));
     }
-    let l = load(model);
-    let allow = allow_mask(&l, categories, filter);
-    let users = all_users(&l);
+    let (l, owner) = serve(model, "recommend from it");
+    let (allow, users) = as_owner(owner, || (allow_mask(&l, categories, filter), all_users(&l)));
     let seg_pop = segment_popularity_all(l.core.n(), &users);
     let total = users.len();
     pgrx::notice!("recommend_all: {total} users, {} items, read in {:.1} s", l.core.n(), started.elapsed().as_secs_f64());
@@ -1426,7 +1455,7 @@ fn recommend_all(
 #[pg_extern(volatile, parallel_unsafe)]
 fn evaluate_recommendations(
     model: default!(Option<&str>, "NULL"),
-    k: default!(i32, 10),
+    k: default!(Option<i32>, 10),
 ) -> TableIterator<
     'static,
     (
@@ -1439,9 +1468,10 @@ fn evaluate_recommendations(
     ),
 > {
     let started = Instant::now();
+    required!(k);
     let k = check_k(k);
-    let l = load(model);
-    let mut users = all_users(&l);
+    let (l, owner) = serve(model, "evaluate it");
+    let mut users = as_owner(owner, || all_users(&l));
     let n = l.core.n();
     let keys: Vec<i64> = users.keys().copied().collect();
     let sequences: Vec<Vec<u32>> = keys.iter().map(|u| users[u].history.clone()).collect();
@@ -1473,7 +1503,7 @@ fn evaluate_recommendations(
     let popularity = item_popularity(&histories, n).unwrap_or_else(|e| rank_error(e));
     let mut core = Core::new(p.clone(), l.core.ids.clone(), popularity.iter().map(|&c| c as f32).collect());
     if p.method != Method::Vectors {
-        let (main, next) = run_on_pool(|| fit_lists(&histories, n, &p)).unwrap_or_else(|e| rank_error(e));
+        let (main, next) = run_cancellable(|stop| fit_lists(&histories, n, &p, stop)).unwrap_or_else(|e| rank_error(e));
         core.main = Rows::from_lists(main);
         core.next = Rows::from_lists(next);
     } else {

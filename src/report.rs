@@ -10,7 +10,8 @@ use persona_report::{ExemplarRecommendations, Map, Point, Recommendation, Report
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{raise, raise_spi_error as spi_err};
+use crate::errors::{raise, raise_spi_error as spi_err, required};
+use crate::spi::Columns;
 use crate::sql_text::quote_ident;
 
 /// Traits of `persona.segments` shown in the heat map: (column, heading).
@@ -35,30 +36,35 @@ struct ModelHead {
     source: String,
     key_col: String,
     vector_col: String,
+    floor: i64,
+    owner: pg_sys::Oid,
 }
 
 fn head(model: &str) -> ModelHead {
     let row = Spi::connect(|c| {
         c.select(
             "SELECT version, k, rows, metric, silhouette, training_mode, to_char(created_at, 'YYYY-MM-DD HH24:MI TZ'), profile_name,
-                    source, coalesce(parameters->>'key_col', 'user_id'), coalesce(parameters->>'vector_col', 'profile_vec')
+                    source, coalesce(parameters->>'key_col', 'user_id'), coalesce(parameters->>'vector_col', 'profile_vec'),
+                    greatest(k_anonymity_floor, persona._k_anonymity_floor())::bigint
              FROM persona.kmeans_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
             None,
             &[model.into()],
         )
         .map(|mut rows| {
             rows.next().map(|r| ModelHead {
-                version: r.get::<i32>(1).ok().flatten().unwrap_or(0),
-                k: r.get::<i32>(2).ok().flatten().unwrap_or(0),
-                rows: r.get::<i64>(3).ok().flatten().unwrap_or(0),
-                metric: r.get::<String>(4).ok().flatten().unwrap_or_default(),
-                silhouette: r.get::<f64>(5).ok().flatten(),
-                mode: r.get::<String>(6).ok().flatten().unwrap_or_default(),
-                created_at: r.get::<String>(7).ok().flatten().unwrap_or_default(),
-                profiles: r.get::<String>(8).ok().flatten(),
-                source: r.get::<String>(9).ok().flatten().unwrap_or_default(),
-                key_col: r.get::<String>(10).ok().flatten().unwrap_or_default(),
-                vector_col: r.get::<String>(11).ok().flatten().unwrap_or_default(),
+                version: r.col::<i32>(1).unwrap_or(0),
+                k: r.col::<i32>(2).unwrap_or(0),
+                rows: r.col::<i64>(3).unwrap_or(0),
+                metric: r.col::<String>(4).unwrap_or_default(),
+                silhouette: r.col::<f64>(5),
+                mode: r.col::<String>(6).unwrap_or_default(),
+                created_at: r.col::<String>(7).unwrap_or_default(),
+                profiles: r.col::<String>(8),
+                source: r.col::<String>(9).unwrap_or_default(),
+                key_col: r.col::<String>(10).unwrap_or_default(),
+                vector_col: r.col::<String>(11).unwrap_or_default(),
+                floor: r.col::<i64>(12).unwrap_or(10),
+                owner: pg_sys::InvalidOid,
             })
         })
         .unwrap_or_else(|e| spi_err("read persona.kmeans_models", e))
@@ -83,17 +89,17 @@ fn segments(model: &str) -> Vec<Segment> {
         c.select(&query, None, &[model.into()])
             .map(|rows| {
                 rows.map(|r| Segment {
-                    id: r.get::<i32>(1).ok().flatten().unwrap_or(0),
-                    label: r.get::<String>(2).ok().flatten().unwrap_or_default(),
-                    size: r.get::<i64>(3).ok().flatten().unwrap_or(0),
-                    share: r.get::<f64>(4).ok().flatten().unwrap_or(0.0),
-                    top_categories: r.get::<Vec<String>>(5).ok().flatten().unwrap_or_default(),
-                    words: r.get::<Vec<String>>(6).ok().flatten().unwrap_or_default(),
-                    exemplar: r.get::<i64>(7).ok().flatten(),
+                    id: r.col::<i32>(1).unwrap_or(0),
+                    label: r.col::<String>(2).unwrap_or_default(),
+                    size: r.col::<i64>(3).unwrap_or(0),
+                    share: r.col::<f64>(4).unwrap_or(0.0),
+                    top_categories: r.col::<Vec<String>>(5).unwrap_or_default(),
+                    words: r.col::<Vec<String>>(6).unwrap_or_default(),
+                    exemplar: r.col::<i64>(7),
                     lifts: LIFTS
                         .iter()
                         .enumerate()
-                        .map(|(i, (_, name))| ((*name).to_owned(), r.get::<f64>(8 + i).ok().flatten()))
+                        .map(|(i, (_, name))| ((*name).to_owned(), r.col::<f64>(8 + i)))
                         .collect(),
                 })
                 .collect()
@@ -109,9 +115,7 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
     if points == 0 || visible.is_empty() {
         return None;
     }
-    let from = Spi::get_one_with_args::<String>("SELECT persona._source($1, 'source')", &[h.source.as_str().into()])
-        .ok()
-        .flatten()?;
+    let from = crate::source::from_item(&h.source, "source");
     let ids: Vec<i32> = visible.iter().map(|s| s.id).collect();
     let query = format!(
         "WITH m AS (
@@ -125,11 +129,12 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
         k = quote_ident(&h.key_col),
         v = quote_ident(&h.vector_col),
     );
-    let rows: Vec<(i32, Vec<f32>)> = Spi::connect(|c| {
+    // The stored source is the owner's SQL: read with the owner's rights.
+    let rows: Vec<(i32, Vec<f32>)> = crate::access::as_owner(h.owner, || Spi::connect(|c| {
         c.select(&query, None, &[model.into(), h.version.into(), ids.clone().into(), points.into()])
-            .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect())
+            .map(|rows| rows.filter_map(|r| Some((r.col::<i32>(1)?, r.col::<Vec<f32>>(2)?))).collect())
             .unwrap_or_else(|e| spi_err("read the model's vectors for the map", e))
-    });
+    }));
     let dim = rows.first()?.1.len();
     let cosine = h.metric == "cosine";
     let prepare = |v: &[f32]| -> Vec<f32> {
@@ -165,7 +170,7 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
             None,
             &[model.into(), h.version.into(), ids.clone().into()],
         )
-        .map(|rows| rows.filter_map(|r| Some((r.get::<i32>(1).ok()??, r.get::<Vec<f32>>(2).ok()??))).collect::<Vec<_>>())
+        .map(|rows| rows.filter_map(|r| Some((r.col::<i32>(1)?, r.col::<Vec<f32>>(2)?))).collect::<Vec<_>>())
         .unwrap_or_default()
     })
     .into_iter()
@@ -177,7 +182,7 @@ fn map(model: &str, h: &ModelHead, visible: &[Segment], points: i32) -> Option<M
 /// The newest recommendation list of each segment's exemplar, if
 /// `persona.recommendations` exists and has one.
 fn recommendations(visible: &[Segment], recommender: Option<&str>) -> Option<Vec<ExemplarRecommendations>> {
-    let exists = Spi::get_one::<bool>("SELECT to_regclass('persona.recommendations') IS NOT NULL").ok().flatten().unwrap_or(false);
+    let exists = crate::spi::first::<bool>("look for persona.recommendations", "SELECT to_regclass('persona.recommendations') IS NOT NULL", &[]).unwrap_or(false);
     if !exists {
         return None;
     }
@@ -196,9 +201,9 @@ fn recommendations(visible: &[Segment], recommender: Option<&str>) -> Option<Vec
             .map(|rows| {
                 rows.filter_map(|r| {
                     Some(Recommendation {
-                        item_id: r.get::<i64>(1).ok()??,
-                        score: r.get::<f64>(2).ok().flatten().unwrap_or(0.0),
-                        reason: r.get::<String>(3).ok().flatten().unwrap_or_default(),
+                        item_id: r.col::<i64>(1)?,
+                        score: r.col::<f64>(2).unwrap_or(0.0),
+                        reason: r.col::<String>(3).unwrap_or_default(),
                     })
                 })
                 .collect()
@@ -225,10 +230,10 @@ fn risks(model: &str, limit: i32) -> Vec<Risk> {
         .map(|rows| {
             rows.filter_map(|r| {
                 Some(Risk {
-                    user_id: r.get::<i64>(1).ok()??,
-                    segment: r.get::<i32>(2).ok()??,
-                    anomaly_score: r.get::<f64>(3).ok()??,
-                    distance: r.get::<f64>(4).ok()??,
+                    user_id: r.col::<i64>(1)?,
+                    segment: r.col::<i32>(2)?,
+                    anomaly_score: r.col::<f64>(3)?,
+                    distance: r.col::<f64>(4)?,
                 })
             })
             .collect()
@@ -241,11 +246,12 @@ fn risks(model: &str, limit: i32) -> Vec<Risk> {
 /// HTML document with inline SVG.
 #[pg_extern(stable)]
 fn report(
-    model: &str,
+    model: Option<&str>,
     recommender: default!(Option<&str>, "NULL"),
-    map_points: default!(i32, 2000),
-    top_risks: default!(i32, 20),
+    map_points: default!(Option<i32>, 2000),
+    top_risks: default!(Option<i32>, 20),
 ) -> String {
+    required!(model, map_points, top_risks);
     if !(0..=100_000).contains(&map_points) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -262,12 +268,11 @@ fn report(
             None,
         );
     }
-    let h = head(model);
+    let owner = crate::access::require_use(crate::access::Kind::Kmeans, model, "report on it");
+    let mut h = head(model);
+    h.owner = owner;
     let visible = segments(model);
-    let floor = Spi::get_one::<i64>("SELECT coalesce(nullif(current_setting('persona.k_anonymity_floor', true), '')::bigint, 10)")
-        .ok()
-        .flatten()
-        .unwrap_or(10);
+    let floor = h.floor;
     let map = map(model, &h, &visible, map_points);
     let recommendations = recommendations(&visible, recommender);
     let risks = risks(model, top_risks);

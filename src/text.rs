@@ -6,5 +6,9 @@ use pgrx::prelude::*;
 /// white space. NULL stays NULL (the function is strict).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn clean_text(input: &str) -> String {
-    persona_text::clean_text(input)
+    // A field can be up to 1 GB: cancel and statement_timeout are honoured
+    // every 64 KB of it (the interrupt check raises the ERROR from there).
+    persona_text::clean_text_with(input, &|| {
+        check_for_interrupts!();
+    })
 }

@@ -142,8 +142,15 @@ unsafe fn parse(body: *const u8, out: &mut Vec<f32>, key: i64) {
     if elemtype != u32::from(pg_sys::FLOAT4OID) {
         raise(PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH, format!("vector of key {key} is not a real[]"), None, None);
     }
-    if !(0..=6).contains(&ndim) {
-        raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("vector of key {key} has {ndim} dimensions"), None, None);
+    // One dimension, as every vector function requires (a matrix is not a
+    // longer vector); 0 is the empty array, refused later as empty.
+    if !(0..=1).contains(&ndim) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            format!("vector of key {key} must be a one-dimensional array, not an array of {ndim} dimensions"),
+            None,
+            None,
+        );
     }
     let ndim = ndim as usize;
     let mut n: usize = if ndim == 0 { 0 } else { 1 };

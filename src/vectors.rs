@@ -4,8 +4,13 @@
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::{raise, raise_vec_error};
+use crate::errors::{raise, raise_vec_error, required};
 use crate::similarity::as_vector;
+
+/// The longest profile vector. pgvector's `vector` holds at most 16,000
+/// dimensions; this leaves room and refuses sizes whose zeros alone would
+/// take gigabytes.
+const MAX_PROFILE_DIM: i64 = 100_000;
 
 fn unit(v: &[f32]) -> Vec<f32> {
     persona_linalg::check_finite(v).unwrap_or_else(|e| raise_vec_error(e));
@@ -20,12 +25,11 @@ fn unit(v: &[f32]) -> Vec<f32> {
 /// The vector scaled to length 1 (a zero vector is returned unchanged).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn normalize(v: Array<'_, f32>) -> Vec<f32> {
-    unit(as_vector(&v, "vector"))
+    unit(&as_vector(v, "vector"))
 }
 
-fn part(v: &Option<Array<'_, f32>>, dim: i32, arg: &str) -> Option<Vec<f32>> {
-    let v = v.as_ref()?;
-    let s = as_vector(v, arg);
+fn part(v: Option<Array<'_, f32>>, dim: i32, arg: &str) -> Option<Vec<f32>> {
+    let s = as_vector(v?, arg);
     if s.len() != dim as usize {
         raise(
             PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
@@ -34,7 +38,7 @@ fn part(v: &Option<Array<'_, f32>>, dim: i32, arg: &str) -> Option<Vec<f32>> {
             Some("All profiles of one name must use the same models."),
         );
     }
-    let u = unit(s);
+    let u = unit(&s);
     if u.iter().all(|&x| x == 0.0) {
         None
     } else {
@@ -51,10 +55,13 @@ fn part(v: &Option<Array<'_, f32>>, dim: i32, arg: &str) -> Option<Vec<f32>> {
 fn profile_vector(
     behaviour_vec: Option<Array<'_, f32>>,
     text_vec: Option<Array<'_, f32>>,
-    text_weight: f64,
-    behaviour_dim: i32,
-    text_dim: i32,
+    text_weight: Option<f64>,
+    behaviour_dim: Option<i32>,
+    text_dim: Option<i32>,
 ) -> Option<Vec<f32>> {
+    // Not STRICT: a NULL vector is a missing part; the weight and dimensions
+    // are not optional.
+    required!(text_weight, behaviour_dim, text_dim);
     if !(0.0..=1.0).contains(&text_weight) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -63,16 +70,21 @@ fn profile_vector(
             None,
         );
     }
-    if behaviour_dim < 0 || text_dim < 0 || behaviour_dim + text_dim == 0 {
+    // A missing part is filled with `dim` zeros: an unchecked 2e9 asked for
+    // gigabytes (and the i32 sum overflowed).
+    let total = i64::from(behaviour_dim) + i64::from(text_dim);
+    if behaviour_dim < 0 || text_dim < 0 || total == 0 || total > MAX_PROFILE_DIM {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("dimensions must be non-negative and not both 0, not {behaviour_dim} and {text_dim}"),
+            format!(
+                "dimensions must be non-negative, not both 0 and at most {MAX_PROFILE_DIM} together, not {behaviour_dim} and {text_dim}"
+            ),
             None,
             None,
         );
     }
-    let b = part(&behaviour_vec, behaviour_dim, "behaviour_vec");
-    let t = part(&text_vec, text_dim, "text_vec");
+    let b = part(behaviour_vec, behaviour_dim, "behaviour_vec");
+    let t = part(text_vec, text_dim, "text_vec");
     let (wb, wt) = match (&b, &t) {
         (None, None) => return None,
         (Some(_), None) => (1.0, 0.0),

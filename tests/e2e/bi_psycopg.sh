@@ -20,15 +20,7 @@ CHECK=tests/bi/check_views.py
 # The README parser and the column diff on their own first (no database, no venv).
 python3 "$CHECK" --readme README.md --self-test || fail "README.md's BI view tables do not parse (see above)"
 
-VENV=$PERSONA_STATE/bi-venv
-mkdir -p "$PERSONA_STATE"
-if ! "$VENV/bin/python" -c 'import psycopg' >/dev/null 2>&1; then
-    log "creating $VENV with psycopg 3 from PyPI"
-    python3 -m venv --clear "$VENV" \
-        || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check 'psycopg[binary]>=3.1,<4' \
-        || fail "pip could not install psycopg[binary] from PyPI into $VENV"
-fi
+PYTHON=$(psycopg_python) || fail "no venv with psycopg 3 (above)"
 
 PORT=${PERSONA_TEST_PORT:-55498}
 scripts/cluster.sh start regress "$PORT"
@@ -57,7 +49,7 @@ else
          "persona.recommendations is checked for its columns only (it is empty)"
 fi
 
-"$VENV/bin/python" "$CHECK" --readme README.md --recommendations "$recs" --k 10 \
+"$PYTHON" "$CHECK" --readme README.md --recommendations "$recs" --k 10 \
     --dsn "host=127.0.0.1 port=$PORT user=postgres dbname=$DB" \
     || fail "the BI views differ from README.md or hold bad rows (above)"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB"

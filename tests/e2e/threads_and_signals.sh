@@ -48,5 +48,43 @@ while read -r _ tid name mask; do
     case $name in persona-worker*) workers=$((workers + 1)) ;; esac
 done < <(echo "$out" | grep '^thread')
 [ "$workers" -ge 1 ] || fail "no persona-worker threads found"
+
+# persona.threads = 1..24 in one session, embedding after each: the backend
+# keeps one pool, capped at the cores and rebuilt only when its size changes,
+# so its thread count never grows past cores + a few (it used to keep a pool
+# per value: 301 threads after 1..24).
+script() {
+    echo "LOAD 'persona';"
+    echo 'SELECT pg_backend_pid() AS pid \gset'
+    echo '\setenv BACKEND_PID :pid'
+    echo '\! echo "pid $BACKEND_PID"'
+    for n in $(seq 1 24) 0; do
+        echo "SET persona.threads = $n;"
+        echo "SELECT array_length(persona.embed('pool size $n'), 1) AS dims \\gset"
+        echo "\\! echo \"size $n \$(ls /proc/\$BACKEND_PID/task | wc -l) \$(grep -l persona-worker /proc/\$BACKEND_PID/task/*/comm | wc -l)\""
+    done
+    echo '\! for t in /proc/$BACKEND_PID/task/*; do echo "thread $(basename $t) $(cat $t/comm) $(awk '"'"'/^SigBlk/ {print $2}'"'"' $t/status)"; done'
+}
+out=$(script | "${PSQL[@]}" -d "$DB" -At 2>&1) || fail "resizing session failed: $out"
+pid=$(echo "$out" | awk '/^pid/ { print $2 }')
+[ "$(echo "$out" | grep -c '^size')" = 25 ] || fail "not every size was tried: $out"
+# The pool size persona.threads = 0 gives is the extension's count of cores
+# (CPU affinity and cgroup quota included); never more than the machine's.
+cores=$(echo "$out" | awk '$1 == "size" && $2 == 0 { print $4 }')
+[ "$cores" -ge 1 ] && [ "$cores" -le "$(nproc)" ] || fail "persona.threads = 0 gave $cores workers on $(nproc) cores"
+limit=$((cores + 3))
+most=0
+while read -r _ n total pool; do
+    want=$(( n == 0 || n > cores ? cores : n ))
+    [ "$pool" = "$want" ] || fail "persona.threads = $n: $pool persona-worker threads, expected $want (cores $cores)"
+    [ "$total" -le "$limit" ] || fail "persona.threads = $n: the backend has $total threads (limit cores + 3 = $limit)"
+    if [ "$total" -gt "$most" ]; then most=$total; fi
+done < <(echo "$out" | grep '^size')
+while read -r _ tid name mask; do
+    if [ "$tid" = "$pid" ]; then continue; fi
+    blocked=$((16#$mask))
+    [ $((blocked & need)) = "$need" ] || fail "after resizing, thread $tid ($name) has SigBlk $mask: signals not blocked"
+done < <(echo "$out" | grep '^thread')
+echo "persona.threads 1..24 then 0 in one session: at most $most threads in the backend ($cores cores)"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB"
 echo "e2e threads_and_signals: ok ($workers worker threads, all with signals blocked)"

@@ -88,28 +88,76 @@ impl BgNbd {
         Ok(Self { r: p[0], alpha: p[1], a: p[2], b: p[3], log_likelihood: -best.value, n: customers.len() })
     }
 
-    /// P(alive) given the customer's history.
-    pub fn probability_alive(&self, c: &Customer) -> f64 {
-        if c.x == 0.0 {
-            return 1.0;
-        }
+    /// ln of the odds of having dropped out, (a / (b+x-1)) ((α+T)/(α+t_x))^(r+x),
+    /// for x > 0; None when b + x - 1 <= 0 (a fractional frequency below 1 - b).
+    /// In logs because the power overflows for large frequencies while the
+    /// odds it scales stay meaningful.
+    fn log_dropout_odds(&self, c: &Customer) -> Option<f64> {
         let Self { r, alpha, a, b, .. } = *self;
-        let ratio = (a / (b + c.x - 1.0)) * ((alpha + c.t) / (alpha + c.t_x)).powf(r + c.x);
-        1.0 / (1.0 + ratio)
+        let k = b + c.x - 1.0;
+        (k > 0.0).then(|| a.ln() - k.ln() + (r + c.x) * ((alpha + c.t) / (alpha + c.t_x)).ln())
+    }
+
+    /// P(alive) given the customer's history.
+    pub fn probability_alive(&self, c: &Customer) -> Result<f64, ClvError> {
+        if c.x == 0.0 {
+            return Ok(1.0);
+        }
+        let p = match self.log_dropout_odds(c) {
+            Some(l) => 1.0 / (1.0 + l.exp()),
+            None => {
+                let Self { r, alpha, a, b, .. } = *self;
+                1.0 / (1.0 + (a / (b + c.x - 1.0)) * ((alpha + c.t) / (alpha + c.t_x)).powf(r + c.x))
+            }
+        };
+        finite(p, "the probability alive")
     }
 
     /// Expected purchases in the next `horizon` time units (eq. 10 of the paper).
-    pub fn expected_purchases(&self, c: &Customer, horizon: f64) -> f64 {
+    pub fn expected_purchases(&self, c: &Customer, horizon: f64) -> Result<f64, ClvError> {
         if horizon <= 0.0 {
-            return 0.0;
+            return Ok(0.0);
         }
         let Self { r, alpha, a, b, .. } = *self;
         let Customer { x, t_x, t } = *c;
+        if a == 1.0 {
+            return Err(ClvError::OutOfRange {
+                what: "expected purchases are undefined for a = 1 (the formula divides by a - 1)".to_owned(),
+            });
+        }
         let z = horizon / (alpha + t + horizon);
         let head = (a + b + x - 1.0) / (a - 1.0);
-        let body = 1.0 - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp2f1(r + x, b + x, a + b + x - 1.0, z);
-        let tail = if x > 0.0 { 1.0 + (a / (b + x - 1.0)) * ((alpha + t) / (alpha + t_x)).powf(r + x) } else { 1.0 };
-        head * body / tail
+        // The paper's 1 - ((α+T)/(α+T+h))^(r+x) 2F1(r+x, b+x; a+b+x-1; z),
+        // through Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B)
+        // 2F1(C-A, C-B; C; z) with 1 - z = (α+T)/(α+T+h): the power cancels
+        // and the series no longer grows with x (it needed about x·z terms,
+        // and overflowed to NaN for large frequencies).
+        let one_minus_z = (alpha + t) / (alpha + t + horizon);
+        let series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z).ok_or_else(|| ClvError::OutOfRange {
+            what: format!("expected purchases: the series does not converge for horizon {horizon} (too long against T + alpha)"),
+        })?;
+        let body = 1.0 - one_minus_z.powf(a - 1.0) * series;
+        let value = match (x > 0.0, self.log_dropout_odds(c)) {
+            (false, _) => head * body,
+            // head / (1 + e^l): when the odds are huge, in logs, so that a
+            // huge head over a huge tail is their ratio, not ∞/∞.
+            (true, Some(l)) if l > 0.0 => {
+                let log_head = (a + b + x - 1.0).abs().ln() - (a - 1.0).abs().ln();
+                head.signum() * body * (log_head - l).exp() / (1.0 + (-l).exp())
+            }
+            (true, Some(l)) => head * body / (1.0 + l.exp()),
+            (true, None) => head * body / (1.0 + (a / (b + x - 1.0)) * ((alpha + t) / (alpha + t_x)).powf(r + x)),
+        };
+        finite(value, "the expected purchases")
+    }
+}
+
+/// `Ok(v)` for a finite `v`; otherwise the error naming `what`.
+pub(crate) fn finite(v: f64, what: &str) -> Result<f64, ClvError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ClvError::OutOfRange { what: format!("{what} is out of the float8 range for these inputs") })
     }
 }
 
@@ -148,14 +196,72 @@ mod tests {
         // Fader, Hardie & Lee: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426.
         let m = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, log_likelihood: 0.0, n: 0 };
         let never = Customer { x: 0.0, t_x: 0.0, t: 38.86 };
-        assert_eq!(m.probability_alive(&never), 1.0);
+        assert_eq!(m.probability_alive(&never), Ok(1.0));
         // A customer who bought often and recently is likely alive; one who stopped long ago is not.
         let recent = Customer { x: 10.0, t_x: 38.0, t: 38.86 };
         let gone = Customer { x: 10.0, t_x: 5.0, t: 38.86 };
-        assert!(m.probability_alive(&recent) > 0.9 && m.probability_alive(&gone) < 0.01);
-        assert!(m.expected_purchases(&recent, 39.0) > m.expected_purchases(&gone, 39.0));
+        assert!(m.probability_alive(&recent).unwrap() > 0.9 && m.probability_alive(&gone).unwrap() < 0.01);
+        assert!(m.expected_purchases(&recent, 39.0).unwrap() > m.expected_purchases(&gone, 39.0).unwrap());
         // Paper, section 4: a customer with x = 2, t_x = 30.43, T = 38.86 expects 1.226 purchases in 39 weeks.
         let c = Customer { x: 2.0, t_x: 30.43, t: 38.86 };
-        assert!((m.expected_purchases(&c, 39.0) - 1.226).abs() < 0.002, "{}", m.expected_purchases(&c, 39.0));
+        let e = m.expected_purchases(&c, 39.0).unwrap();
+        assert!((e - 1.226).abs() < 0.002, "{e}");
+    }
+
+    /// Eq. 10 exactly as the paper writes it (the implementation before it
+    /// went through Euler's transformation and logs).
+    fn paper_expected_purchases(m: &BgNbd, c: &Customer, horizon: f64) -> f64 {
+        let BgNbd { r, alpha, a, b, .. } = *m;
+        let Customer { x, t_x, t } = *c;
+        let z = horizon / (alpha + t + horizon);
+        let head = (a + b + x - 1.0) / (a - 1.0);
+        let body = 1.0
+            - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp2f1(r + x, b + x, a + b + x - 1.0, z).unwrap();
+        let tail = if x > 0.0 { 1.0 + (a / (b + x - 1.0)) * ((alpha + t) / (alpha + t_x)).powf(r + x) } else { 1.0 };
+        head * body / tail
+    }
+
+    #[test]
+    fn the_transformed_formula_equals_the_papers_on_ordinary_inputs() {
+        let models = [
+            BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, log_likelihood: 0.0, n: 0 },
+            BgNbd { r: 1.5, alpha: 20.0, a: 3.0, b: 8.0, log_likelihood: 0.0, n: 0 },
+            BgNbd { r: 0.05, alpha: 0.5, a: 1.2, b: 0.3, log_likelihood: 0.0, n: 0 },
+        ];
+        for m in &models {
+            for x in [0.0, 1.0, 2.0, 7.0, 30.0] {
+                for (t_x, t) in [(0.0, 10.0), (5.0, 10.0), (38.0, 38.86), (52.0, 52.0)] {
+                    let t_x = if x == 0.0 { 0.0 } else { t_x };
+                    let c = Customer { x, t_x, t };
+                    for h in [0.5, 13.0, 39.0, 104.0] {
+                        let (got, want) = (m.expected_purchases(&c, h).unwrap(), paper_expected_purchases(m, &c, h));
+                        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{m:?} {c:?} h {h}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_but_finite_inputs_give_numbers_or_a_clear_error() {
+        let m = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, log_likelihood: 0.0, n: 0 };
+        // A huge frequency, last purchase long ago: certainly gone, expects nothing.
+        let gone = Customer { x: 1e38, t_x: 10.0, t: 38.86 };
+        assert_eq!(m.probability_alive(&gone), Ok(0.0));
+        let e = m.expected_purchases(&gone, 39.0).unwrap();
+        assert!(e.abs() < 1e-300, "{e}");
+        // Bought up to the end: expects a number of purchases of the order of
+        // its rate (x / T) times the horizon, here about 1e38.
+        let busy = Customer { x: 1e38, t_x: 38.86, t: 38.86 };
+        let e = m.expected_purchases(&busy, 39.0).unwrap();
+        assert!(e.is_finite() && e > 1e37 && e < 1e39, "{e}");
+        assert!(m.probability_alive(&busy).unwrap() > 0.99);
+        // Beyond f64: an error, never NaN or infinity.
+        let beyond = Customer { x: 1e308, t_x: 38.86, t: 38.86 };
+        assert!(matches!(m.expected_purchases(&beyond, 1e300), Err(ClvError::OutOfRange { .. })));
+        let never = Customer { x: 0.0, t_x: 0.0, t: 1.0 };
+        assert!(matches!(m.expected_purchases(&never, 1e300), Err(ClvError::OutOfRange { .. })));
+        let a_one = BgNbd { a: 1.0, ..m };
+        assert!(matches!(a_one.expected_purchases(&never, 1.0), Err(ClvError::OutOfRange { .. })));
     }
 }

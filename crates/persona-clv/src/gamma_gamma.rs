@@ -61,18 +61,56 @@ impl GammaGamma {
     }
 
     /// Expected mean spend per future purchase; the population mean for x = 0.
-    pub fn expected_spend(&self, s: &SpendRecord) -> f64 {
+    ///
+    /// (γ + m·x)·p / (p·x + q - 1), written as the weighted average it is,
+    /// p·γ / (p·x + q - 1) + m · p·x / (p·x + q - 1), so that a large spend
+    /// or frequency does not overflow on the way to a finite answer. The
+    /// expectation is infinite when p·x + q <= 1.
+    pub fn expected_spend(&self, s: &SpendRecord) -> Result<f64, ClvError> {
         let Self { p, q, gamma, .. } = *self;
-        if s.x <= 0.0 {
-            return p * gamma / (q - 1.0);
+        let x = s.x.max(0.0);
+        let px = p * x;
+        let denominator = px + q - 1.0;
+        if !(denominator > 0.0) {
+            return Err(ClvError::OutOfRange {
+                what: format!("the expected spend is infinite for this model (q = {q}, p = {p}): p × frequency + q must exceed 1"),
+            });
         }
-        (gamma + s.mean_spend * s.x) * p / (p * s.x + q - 1.0)
+        let value = if x == 0.0 {
+            p * gamma / (q - 1.0)
+        } else {
+            // px / denominator, also when px is infinite.
+            let own = 1.0 / (1.0 + (q - 1.0) / px);
+            p * gamma / denominator + s.mean_spend * own
+        };
+        crate::bgnbd::finite(value, "the expected spend")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expected_spend_is_the_formula_and_stays_finite() {
+        let m = GammaGamma { p: 6.25, q: 3.74, gamma: 15.44, log_likelihood: 0.0, n: 0 };
+        for (x, spend) in [(1.0, 20.0), (4.0, 50.0), (12.0, 7.5)] {
+            let direct = (m.gamma + spend * x) * m.p / (m.p * x + m.q - 1.0);
+            let got = m.expected_spend(&SpendRecord { x, mean_spend: spend }).unwrap();
+            assert!((got - direct).abs() < 1e-12 * direct, "{got} vs {direct}");
+        }
+        assert!((m.expected_spend(&SpendRecord { x: 0.0, mean_spend: 0.0 }).unwrap() - m.p * m.gamma / (m.q - 1.0)).abs() < 1e-12);
+        // A spend near the top of f64: (γ + m·x) overflowed to infinity; the
+        // answer, a weighted average of the spend and the population mean, does not.
+        let huge = m.expected_spend(&SpendRecord { x: 4.0, mean_spend: 1e308 }).unwrap();
+        assert!(huge.is_finite() && huge > 9e307 && huge < 1e308, "{huge}");
+        let many = m.expected_spend(&SpendRecord { x: 1e308, mean_spend: 30.0 }).unwrap();
+        assert!((many - 30.0).abs() < 1e-9, "{many}");
+        // q <= 1: the population mean is infinite.
+        let heavy = GammaGamma { q: 0.5, ..m };
+        assert!(matches!(heavy.expected_spend(&SpendRecord { x: 0.0, mean_spend: 0.0 }), Err(ClvError::OutOfRange { .. })));
+        assert!(heavy.expected_spend(&SpendRecord { x: 2.0, mean_spend: 10.0 }).unwrap().is_finite());
+    }
 
     #[test]
     fn a_likelihood_ridge_ends_quickly() {

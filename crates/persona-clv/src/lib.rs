@@ -37,6 +37,9 @@ pub enum ClvError {
     BadRow { row: usize, reason: String },
     /// The optimiser did not reach a finite likelihood.
     NoConvergence,
+    /// Applying a model: the quantity is infinite or beyond f64 for these
+    /// inputs (or its series does not converge); `what` says which and why.
+    OutOfRange { what: String },
 }
 
 impl std::fmt::Display for ClvError {
@@ -45,6 +48,7 @@ impl std::fmt::Display for ClvError {
             ClvError::NoData => write!(f, "no usable rows to fit"),
             ClvError::BadRow { row, reason } => write!(f, "row {}: {reason}", row + 1),
             ClvError::NoConvergence => write!(f, "the fit did not converge"),
+            ClvError::OutOfRange { what } => write!(f, "{what}"),
         }
     }
 }

@@ -21,6 +21,9 @@ pub enum MeanError {
     BadWeight(f64),
     /// Serialized state that does not decode.
     Corrupt,
+    /// The total weight or a weighted sum left the f64 range (weights near
+    /// 1e308, or weight × element beyond it): the mean would be NaN.
+    Overflow,
 }
 
 impl From<VecError> for MeanError {
@@ -57,11 +60,17 @@ impl MeanAccumulator {
         } else if self.sums.len() != v.len() {
             return Err(VecError::DimensionMismatch { left: self.sums.len(), right: v.len() }.into());
         }
+        let mut finite = true;
         for (s, &x) in self.sums.iter_mut().zip(v) {
             *s += w * f64::from(x);
+            finite &= s.is_finite();
         }
         self.weight += w;
-        Ok(())
+        if finite && self.weight.is_finite() {
+            Ok(())
+        } else {
+            Err(MeanError::Overflow)
+        }
     }
 
     /// Folds `other` into `self`, as if its vectors had been added here.
@@ -76,11 +85,17 @@ impl MeanAccumulator {
         if self.sums.len() != other.sums.len() {
             return Err(VecError::DimensionMismatch { left: self.sums.len(), right: other.sums.len() }.into());
         }
+        let mut finite = true;
         for (s, o) in self.sums.iter_mut().zip(&other.sums) {
             *s += o;
+            finite &= s.is_finite();
         }
         self.weight += other.weight;
-        Ok(())
+        if finite && self.weight.is_finite() {
+            Ok(())
+        } else {
+            Err(MeanError::Overflow)
+        }
     }
 
     /// The mean, or None when nothing (or only zero weight) was added.
@@ -170,6 +185,27 @@ mod tests {
         let mut b = MeanAccumulator::new();
         b.add(&[1.0, 2.0, 3.0], 1.0).unwrap();
         assert!(a.merge(&b).is_err());
+    }
+
+    #[test]
+    fn sums_beyond_f64_are_an_error_not_nan() {
+        // One weight of 1e308 times an element of 3: beyond f64.
+        let mut a = MeanAccumulator::new();
+        assert_eq!(a.add(&[1.0, 2.0, 3.0], 1e308), Err(MeanError::Overflow));
+        // Weights that each fit but whose total does not.
+        let mut b = MeanAccumulator::new();
+        b.add(&[0.5, 0.25], 1e308).unwrap();
+        assert_eq!(b.add(&[0.5, 0.25], 1e308), Err(MeanError::Overflow));
+        let mut c = MeanAccumulator::new();
+        c.add(&[0.5, 0.25], 1e308).unwrap();
+        let mut d = MeanAccumulator::new();
+        d.add(&[0.5, 0.25], 1e308).unwrap();
+        assert_eq!(c.merge(&d), Err(MeanError::Overflow));
+        // Large weights that stay in range still average exactly.
+        let mut e = MeanAccumulator::new();
+        e.add(&[1.0, 2.0], 1e300).unwrap();
+        e.add(&[3.0, 4.0], 1e300).unwrap();
+        assert_eq!(e.mean(), Some(vec![2.0, 3.0]));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use crate::error::{checked_len, zeroed, RankError};
 use crate::interactions::{check_items, distinct_sorted, item_popularity, most_popular};
 use crate::item_model::ItemItemModel;
 use crate::scalar::Scalar;
-use crate::spd_inverse::spd_inverse;
+use crate::spd_inverse::spd_inverse_with;
+use crate::stop::{check, ShouldStop, NEVER};
 
 /// The most items a dense EASE fit accepts. Fitting m items holds two m × m
 /// matrices of the working precision plus the m × m f32 result: 20,000
@@ -52,6 +53,18 @@ pub fn fit_ease<H: AsRef<[u32]> + Sync>(
     n_items: usize,
     config: &EaseConfig,
 ) -> Result<ItemItemModel, RankError> {
+    fit_ease_with(histories, n_items, config, NEVER)
+}
+
+/// [`fit_ease`], asking `stop` between blocks of work (a few milliseconds
+/// each, whatever the catalogue size); once it says so, returns
+/// [`RankError::Cancelled`].
+pub fn fit_ease_with<H: AsRef<[u32]> + Sync>(
+    histories: &[H],
+    n_items: usize,
+    config: &EaseConfig,
+    stop: ShouldStop<'_>,
+) -> Result<ItemItemModel, RankError> {
     if !(config.lambda > 0.0 && config.lambda.is_finite()) {
         return Err(RankError::InvalidParameter {
             name: "lambda",
@@ -74,8 +87,8 @@ pub fn fit_ease<H: AsRef<[u32]> + Sync>(
         _ => (0..n_items as u32).collect(),
     };
     let weights = match config.precision {
-        Precision::F32 => ease_weights::<f32, H>(histories, n_items, &subset, config.lambda)?,
-        Precision::F64 => ease_weights::<f64, H>(histories, n_items, &subset, config.lambda)?,
+        Precision::F32 => ease_weights::<f32, H>(histories, n_items, &subset, config.lambda, stop)?,
+        Precision::F64 => ease_weights::<f64, H>(histories, n_items, &subset, config.lambda, stop)?,
     };
     ItemItemModel::dense(n_items, subset, weights)
 }
@@ -86,6 +99,7 @@ fn ease_weights<T: Scalar, H: AsRef<[u32]> + Sync>(
     n_items: usize,
     subset: &[u32],
     lambda: f64,
+    stop: ShouldStop<'_>,
 ) -> Result<Vec<f32>, RankError> {
     let m = subset.len();
     let mut position = vec![u32::MAX; n_items];
@@ -105,15 +119,17 @@ fn ease_weights<T: Scalar, H: AsRef<[u32]> + Sync>(
             row
         })
         .collect();
-    let gram = gram_plus_ridge::<T>(&rows, m, T::from_f64(lambda))?;
-    let inverse = spd_inverse(gram, m)?;
+    check(stop)?;
+    let gram = gram_plus_ridge::<T>(&rows, m, T::from_f64(lambda), stop)?;
+    let inverse = spd_inverse_with(gram, m, stop)?;
     let mut weights: Vec<f32> = zeroed(checked_len(m, m, "EASE weights")?, "EASE weights")?;
     if m == 0 {
         return Ok(weights);
     }
     // B[i, j] = −P[i, j] / P[j, j] off the diagonal; P is symmetric, so row i
     // of P is contiguous in its column-major buffer.
-    weights.par_chunks_mut(m).enumerate().for_each(|(i, row)| {
+    weights.par_chunks_mut(m).enumerate().try_for_each(|(i, row)| {
+        check(stop)?;
         let p_row = &inverse[i * m..(i + 1) * m];
         for (j, b) in row.iter_mut().enumerate() {
             *b = if i == j {
@@ -122,25 +138,35 @@ fn ease_weights<T: Scalar, H: AsRef<[u32]> + Sync>(
                 (-p_row[j] / inverse[j * m + j]).to_f32()
             };
         }
-    });
+        Ok(())
+    })?;
     Ok(weights)
 }
 
 /// XᵀX + λI for binary X given as sorted nonzero columns per user. Each task
 /// owns a band of columns and scans every user, so no two tasks write the
-/// same entry.
-fn gram_plus_ridge<T: Scalar>(rows: &[Vec<u32>], m: usize, lambda: T) -> Result<Vec<T>, RankError> {
+/// same entry. `stop` is asked every `STOP_EVERY` users of a band.
+fn gram_plus_ridge<T: Scalar>(
+    rows: &[Vec<u32>],
+    m: usize,
+    lambda: T,
+    stop: ShouldStop<'_>,
+) -> Result<Vec<T>, RankError> {
     const BAND: usize = 256;
+    const STOP_EVERY: usize = 4096;
     let mut gram: Vec<T> = zeroed(checked_len(m, m, "EASE gram matrix")?, "EASE gram matrix")?;
     if m == 0 {
         return Ok(gram);
     }
     gram.par_chunks_mut(BAND * m)
         .enumerate()
-        .for_each(|(band, columns)| {
+        .try_for_each(|(band, columns)| {
             let first = (band * BAND) as u32;
             let last = first + (columns.len() / m) as u32;
-            for row in rows {
+            for (r, row) in rows.iter().enumerate() {
+                if r % STOP_EVERY == 0 {
+                    check(stop)?;
+                }
                 let lo = row.partition_point(|&c| c < first);
                 let hi = row.partition_point(|&c| c < last);
                 for &col in &row[lo..hi] {
@@ -155,6 +181,7 @@ fn gram_plus_ridge<T: Scalar>(rows: &[Vec<u32>], m: usize, lambda: T) -> Result<
                 let d = first as usize + c;
                 columns[c * m + d] = columns[c * m + d] + lambda;
             }
-        });
+            Ok(())
+        })?;
     Ok(gram)
 }

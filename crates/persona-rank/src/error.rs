@@ -29,6 +29,8 @@ pub enum RankError {
     /// An internal matrix view did not fit its buffer. This is a bug in this
     /// crate, reported as an error rather than risked as an out-of-bounds access.
     InternalShape(&'static str),
+    /// The caller's stop check asked for it (a cancel): the work was abandoned.
+    Cancelled,
 }
 
 impl fmt::Display for RankError {
@@ -61,6 +63,7 @@ impl fmt::Display for RankError {
             RankError::InternalShape(what) => {
                 write!(f, "internal error: matrix view out of bounds in {what}")
             }
+            RankError::Cancelled => write!(f, "the computation was cancelled"),
         }
     }
 }

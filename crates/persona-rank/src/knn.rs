@@ -7,6 +7,7 @@ use crate::error::RankError;
 use crate::interactions::{check_items, distinct_sorted, invert};
 use crate::item_model::ItemItemModel;
 use crate::selection::BoundedTopK;
+use crate::stop::{check, ShouldStop, NEVER};
 
 /// Item-kNN settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +34,18 @@ pub fn fit_item_knn<H: AsRef<[u32]> + Sync>(
     n_items: usize,
     config: &KnnConfig,
 ) -> Result<ItemItemModel, RankError> {
+    fit_item_knn_with(histories, n_items, config, NEVER)
+}
+
+/// [`fit_item_knn`], asking `stop` before each item's neighbours (the
+/// co-occurrences of all its users); once it says so, returns
+/// [`RankError::Cancelled`].
+pub fn fit_item_knn_with<H: AsRef<[u32]> + Sync>(
+    histories: &[H],
+    n_items: usize,
+    config: &KnnConfig,
+    stop: ShouldStop<'_>,
+) -> Result<ItemItemModel, RankError> {
     if !(config.shrink >= 0.0 && config.shrink.is_finite()) {
         return Err(RankError::InvalidParameter {
             name: "shrink",
@@ -51,6 +64,7 @@ pub fn fit_item_knn<H: AsRef<[u32]> + Sync>(
         .map_init(
             || (vec![0u32; n_items], Vec::new()),
             |(co, touched), item| {
+                check(stop)?;
                 for &user in &by_item.users[by_item.start[item]..by_item.start[item + 1]] {
                     for &other in &rows[user as usize] {
                         if co[other as usize] == 0 {
@@ -72,9 +86,9 @@ pub fn fit_item_knn<H: AsRef<[u32]> + Sync>(
                     }
                 }
                 touched.clear();
-                top.into_sorted()
+                Ok(top.into_sorted())
             },
         )
-        .collect();
+        .collect::<Result<_, RankError>>()?;
     ItemItemModel::sparse(n_items, lists)
 }

@@ -22,22 +22,24 @@ mod scalar;
 mod selection;
 mod spd_inverse;
 mod split;
+mod stop;
 mod topk;
 mod transition;
 
-pub use ease::{fit_ease, EaseConfig, Precision, EASE_MAX_ITEMS};
+pub use ease::{fit_ease, fit_ease_with, EaseConfig, Precision, EASE_MAX_ITEMS};
 pub use error::RankError;
 pub use interactions::{
     check_items, distinct_sorted, item_popularity, most_popular, popularity_scores,
 };
 pub use item_model::ItemItemModel;
-pub use knn::{fit_item_knn, KnnConfig};
+pub use knn::{fit_item_knn, fit_item_knn_with, KnnConfig};
 pub use metrics::{catalogue_coverage, hit_rate_at_k, ndcg_at_k, rank_of, recall_at_k};
 pub use recency::{weighted_history, Recency};
 pub use recommend::{recommend_item_item, RecommendOptions};
 pub use scalar::Scalar;
 pub use selection::top_k_from_scores;
-pub use spd_inverse::spd_inverse;
+pub use spd_inverse::{spd_inverse, spd_inverse_with};
 pub use split::{leave_last_out, sequences_from_events, LeaveLastOut};
+pub use stop::{ShouldStop, NEVER};
 pub use topk::{no_exclusions, top_k_blocked, top_k_blocked_with, BlockSizes};
-pub use transition::{fit_transitions, TransitionConfig};
+pub use transition::{fit_transitions, fit_transitions_with, TransitionConfig};

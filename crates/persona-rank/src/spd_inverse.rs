@@ -8,6 +8,7 @@ use crate::cholesky::cholesky_lower_in_place;
 use crate::error::{checked_len, expect_len, zeroed, RankError};
 use crate::matmul::{gemm_update, View, ViewMut};
 use crate::scalar::Scalar;
+use crate::stop::{check, ShouldStop, NEVER};
 
 /// Columns per block. 128 keeps a block column of a 12k-item matrix in L3
 /// and gives enough block columns to balance two to sixteen threads.
@@ -17,7 +18,13 @@ const BLOCK: usize = 128;
 /// (row- or column-major, they coincide; only the lower triangle is read).
 /// `a` is consumed because its buffer is reused for the result, so the peak
 /// memory is two matrices.
-pub fn spd_inverse<T: Scalar>(mut a: Vec<T>, n: usize) -> Result<Vec<T>, RankError> {
+pub fn spd_inverse<T: Scalar>(a: Vec<T>, n: usize) -> Result<Vec<T>, RankError> {
+    spd_inverse_with(a, n, NEVER)
+}
+
+/// [`spd_inverse`], asking `stop` between blocks of each stage (every few
+/// milliseconds of work); once it says so, returns [`RankError::Cancelled`].
+pub fn spd_inverse_with<T: Scalar>(mut a: Vec<T>, n: usize, stop: ShouldStop<'_>) -> Result<Vec<T>, RankError> {
     expect_len("matrix", checked_len(n, n, "matrix")?, a.len())?;
     if let Some(index) = a.iter().position(|v| !v.is_finite()) {
         return Err(RankError::NonFinite {
@@ -28,9 +35,9 @@ pub fn spd_inverse<T: Scalar>(mut a: Vec<T>, n: usize) -> Result<Vec<T>, RankErr
     if n == 0 {
         return Ok(a);
     }
-    cholesky_lower_in_place(&mut a, n, BLOCK)?;
-    let inverse_factor = lower_inverse(&a, n)?;
-    gram_of_lower(&inverse_factor, n, &mut a)?;
+    cholesky_lower_in_place(&mut a, n, BLOCK, stop)?;
+    let inverse_factor = lower_inverse(&a, n, stop)?;
+    gram_of_lower(&inverse_factor, n, &mut a, stop)?;
     drop(inverse_factor);
     mirror_lower_to_upper(&mut a, n);
     Ok(a)
@@ -39,7 +46,7 @@ pub fn spd_inverse<T: Scalar>(mut a: Vec<T>, n: usize) -> Result<Vec<T>, RankErr
 /// M = L⁻¹ (lower triangular, zeros above), one block column per task:
 /// block forward substitution of L·X = E_j, right-looking so each step is a
 /// tall `gemm`.
-fn lower_inverse<T: Scalar>(l: &[T], n: usize) -> Result<Vec<T>, RankError> {
+fn lower_inverse<T: Scalar>(l: &[T], n: usize, stop: ShouldStop<'_>) -> Result<Vec<T>, RankError> {
     let mut m: Vec<T> = zeroed(n * n, "inverse factor")?;
     m.par_chunks_mut(BLOCK * n)
         .enumerate()
@@ -52,6 +59,7 @@ fn lower_inverse<T: Scalar>(l: &[T], n: usize) -> Result<Vec<T>, RankError> {
             let mut solved = vec![T::ZERO; BLOCK * cols];
             let mut row0 = col0;
             while row0 < n {
+                check(stop)?;
                 let rows = BLOCK.min(n - row0);
                 // X[row0..row0+rows] := L_kk⁻¹ · X[row0..row0+rows]
                 for c in 0..cols {
@@ -116,7 +124,7 @@ fn lower_inverse<T: Scalar>(l: &[T], n: usize) -> Result<Vec<T>, RankError> {
 /// The lower triangle of P = Mᵀ·M for lower triangular M, written into
 /// `out`: P[i-block, j-block] = M[i.., i-block]ᵀ · M[i.., j-block] for i ≥ j,
 /// the rows above i being zero in M.
-fn gram_of_lower<T: Scalar>(m: &[T], n: usize, out: &mut [T]) -> Result<(), RankError> {
+fn gram_of_lower<T: Scalar>(m: &[T], n: usize, out: &mut [T], stop: ShouldStop<'_>) -> Result<(), RankError> {
     out.par_chunks_mut(BLOCK * n)
         .enumerate()
         .try_for_each(|(index, columns)| {
@@ -124,6 +132,7 @@ fn gram_of_lower<T: Scalar>(m: &[T], n: usize, out: &mut [T]) -> Result<(), Rank
             let cols = columns.len() / n;
             let mut row0 = col0;
             while row0 < n {
+                check(stop)?;
                 let rows = BLOCK.min(n - row0);
                 gemm_update(
                     ViewMut {

@@ -8,6 +8,7 @@ use crate::error::RankError;
 use crate::interactions::check_items;
 use crate::item_model::ItemItemModel;
 use crate::selection::BoundedTopK;
+use crate::stop::{check, ShouldStop, NEVER};
 
 /// Transition settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,6 +42,17 @@ pub fn fit_transitions<H: AsRef<[u32]> + Sync>(
     sequences: &[H],
     n_items: usize,
     config: &TransitionConfig,
+) -> Result<ItemItemModel, RankError> {
+    fit_transitions_with(sequences, n_items, config, NEVER)
+}
+
+/// [`fit_transitions`], asking `stop` before each item's row; once it says
+/// so, returns [`RankError::Cancelled`].
+pub fn fit_transitions_with<H: AsRef<[u32]> + Sync>(
+    sequences: &[H],
+    n_items: usize,
+    config: &TransitionConfig,
+    stop: ShouldStop<'_>,
 ) -> Result<ItemItemModel, RankError> {
     let valid = |v: f32| v >= 0.0 && v.is_finite();
     if config.window == 0 || !valid(config.decay) || !valid(config.backward) {
@@ -79,6 +91,7 @@ pub fn fit_transitions<H: AsRef<[u32]> + Sync>(
         .map_init(
             || (vec![0.0f32; n_items], Vec::new()),
             |(acc, touched), item| {
+                check(stop)?;
                 for &(user, pos) in &occurrences[start[item]..start[item + 1]] {
                     let seq = sequences[user as usize].as_ref();
                     let pos = pos as usize;
@@ -98,10 +111,10 @@ pub fn fit_transitions<H: AsRef<[u32]> + Sync>(
                     acc[other as usize] = 0.0;
                 }
                 touched.clear();
-                top.into_sorted()
+                Ok(top.into_sorted())
             },
         )
-        .collect();
+        .collect::<Result<_, RankError>>()?;
     ItemItemModel::sparse(n_items, lists)
 }
 
