@@ -141,9 +141,9 @@ CREATE TABLE persona.kmeans_models (
     rows          bigint NOT NULL,
     skipped_rows  bigint NOT NULL,
     training_mode text NOT NULL CHECK (training_mode IN ('in_memory', 'passes')),
-    -- Segments smaller than this are hidden from readers (at least the
-    -- superuser's persona.k_anonymity_floor; the owner may raise it at training).
-    k_anonymity_floor integer NOT NULL DEFAULT 10 CHECK (k_anonymity_floor >= 1),
+    -- The owner's floor for this version, if given at training: segments
+    -- smaller than it, or than the superuser's persona.k_anonymity_floor, are hidden.
+    k_anonymity_floor integer CHECK (k_anonymity_floor >= 1),
     source        text NOT NULL,
     profile_name  text,
     parameters    jsonb NOT NULL,

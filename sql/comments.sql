@@ -104,7 +104,7 @@ COMMENT ON COLUMN persona.model_owners.owner IS 'The role that first trained the
 COMMENT ON COLUMN persona.model_owners.readers IS 'Roles that may read the model''s stored results (persona.grant_model).';
 COMMENT ON COLUMN persona.model_owners.public_read IS 'True when every role may read them (persona.grant_model_to_public).';
 COMMENT ON COLUMN persona.model_owners.created_at IS 'When the name was first claimed.';
-COMMENT ON COLUMN persona.kmeans_models.k_anonymity_floor IS 'Segments smaller than this (or than the superuser''s persona.k_anonymity_floor, whichever is larger) are hidden in persona.segments and the report.';
+COMMENT ON COLUMN persona.kmeans_models.k_anonymity_floor IS 'The floor the owner gave at training, or NULL: segments smaller than it or than the superuser''s persona.k_anonymity_floor, whichever is larger, are hidden in persona.segments and the report.';
 
 COMMENT ON TABLE persona.profile_definitions IS
   'One row per profile name: the sources and options given to persona.build_profiles(), the fitted customer-value models, the activity cut points, and the watermarks persona.refresh_profiles() starts from.';

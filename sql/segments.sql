@@ -175,7 +175,7 @@ JOIN persona.kmeans_centroids c ON c.name = s.name AND c.version = cur.version A
 LEFT JOIN persona.segment_descriptions d ON d.name = s.name AND d.version = cur.version AND d.segment = s.segment
 -- k-anonymity: segments smaller than the floor are not shown (the model's
 -- floor, at least the superuser's setting, read through the library).
-WHERE s.size >= greatest(cur.k_anonymity_floor, persona._k_anonymity_floor());
+WHERE s.size >= greatest(coalesce(cur.k_anonymity_floor, 1), persona._k_anonymity_floor());
 
 -- Users who fit no segment: robust z-score of the distance to their
 -- segment's centroid of 3 or more, most unusual first.

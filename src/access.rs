@@ -100,7 +100,8 @@ pub fn find_owner(kind: Kind, name: &str) -> Option<pg_sys::Oid> {
 /// The owner of a model; 42704 when there is no such model.
 pub fn owner(kind: Kind, name: &str) -> pg_sys::Oid {
     find_owner(kind, name).unwrap_or_else(|| {
-        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("{} does not exist", kind.label(name)), None, Some(kind.hint()))
+        let verb = if kind == Kind::Profiles { "do" } else { "does" };
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("{} {verb} not exist", kind.label(name)), None, Some(kind.hint()))
     })
 }
 
@@ -228,12 +229,14 @@ fn as_owner_sql(owner: pg_sys::Oid, query: &str, args: default!(Vec<Option<Strin
 
 /// `persona._claim_model(kind, name)`: [`claim`] for the PL/pgSQL builders.
 #[pg_extern(volatile, parallel_unsafe, name = "_claim_model")]
-fn claim_sql(kind: &str, name: Option<&str>) -> pg_sys::Oid {
-    claim(Kind::parse(kind), crate::errors::not_null(name, "name"))
+fn claim_sql(kind: Option<&str>, name: Option<&str>) -> pg_sys::Oid {
+    crate::errors::required!(kind, name);
+    claim(Kind::parse(kind), name)
 }
 
 /// `persona._use_model(kind, name, what)`: [`require_use`] for PL/pgSQL.
 #[pg_extern(stable, parallel_unsafe, name = "_use_model")]
-fn use_sql(kind: &str, name: Option<&str>, what: &str) -> pg_sys::Oid {
-    require_use(Kind::parse(kind), crate::errors::not_null(name, "name"), what)
+fn use_sql(kind: Option<&str>, name: Option<&str>, what: Option<&str>) -> pg_sys::Oid {
+    crate::errors::required!(kind, name, what);
+    require_use(Kind::parse(kind), name, what)
 }

@@ -90,14 +90,35 @@ pub fn raise_spi_error(what: &str, e: pgrx::spi::SpiError) -> ! {
     raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("cannot {what}"), Some(e.to_string()), None)
 }
 
-/// Model names of K-Means models and recommenders: 1-63 letters, digits, dots, dashes, underscores.
+/// The one rule for every model name (sentence models, profiles, item2vec,
+/// K-Means, recommenders), as the catalog's CHECK constraints spell it:
+/// 1-63 letters, digits, dots, dashes, underscores.
+pub fn valid_model_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 63 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// 22023 for a name [`valid_model_name`] refuses.
 pub fn check_model_name(model: &str) {
-    if model.is_empty() || model.len() > 63 || !model.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    if !valid_model_name(model) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("invalid model name \"{model}\""),
             None,
             Some("Use 1 to 63 letters, digits, dots, dashes or underscores."),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn model_names() {
+        assert!(super::valid_model_name("all-MiniLM-L6-v2"));
+        assert!(super::valid_model_name("my_model.v1"));
+        assert!(!super::valid_model_name(""));
+        assert!(!super::valid_model_name("a b"));
+        assert!(!super::valid_model_name("x'; drop"));
+        assert!(!super::valid_model_name("caf\u{e9}"));
+        assert!(!super::valid_model_name(&"a".repeat(64)));
     }
 }

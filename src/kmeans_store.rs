@@ -129,7 +129,7 @@ fn distinctive_words(texts: &str, keys: &[i64], t: &Trained, ids: &[i32]) -> Has
 }
 
 #[allow(clippy::too_many_arguments)]
-fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &TrainArgs, params: serde_json::Value, keys: &[i64], skipped: i64, t: &Trained, texts: Option<&str>, floor: i32) -> i32 {
+fn store(model: &str, source: &str, query: &str, profiles: Option<&str>, args: &TrainArgs, params: serde_json::Value, keys: &[i64], skipped: i64, t: &Trained, texts: Option<&str>, floor: Option<i32>) -> i32 {
     let mut sizes = vec![0i64; t.k];
     for a in &t.assignments {
         sizes[a.label as usize] += 1;
@@ -287,9 +287,9 @@ fn kmeans_train(
     required!(model, vector_col, key_col, k_min, k_max, metric, n_init, max_iter, tol, seed, sample_size, init);
     // Before any work: one training of a name at a time, and only its owner's.
     crate::access::claim(Kind::Kmeans, model);
-    let floor = k_anonymity_floor.unwrap_or_else(crate::gucs::k_anonymity_floor);
-    if floor < 1 {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("k_anonymity_floor must be at least 1, not {floor}"), None, None);
+    let floor = k_anonymity_floor;
+    if let Some(f) = floor.filter(|&f| f < 1) {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("k_anonymity_floor must be at least 1, not {f}"), None, None);
     }
     if let Some(k) = k {
         if k < 1 {

@@ -96,11 +96,6 @@ pub fn encoder(name: Option<&str>) -> (String, Arc<SentenceEncoder>) {
     (name, encoder)
 }
 
-fn valid_model_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
 
 /// Registers (or, with `replace`, re-registers) a model directory on the
 /// database server. Superuser only: it makes the server read files.
@@ -121,14 +116,7 @@ fn register_model(
             Some("Ask a superuser to run persona.register_model()."),
         );
     }
-    if !valid_model_name(name) {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("invalid model name \"{name}\""),
-            Some("A model name has 1 to 63 characters among letters, digits, '_', '-' and '.'.".to_owned()),
-            None,
-        );
-    }
+    crate::errors::check_model_name(name);
     if !(path.starts_with('/') || path.starts_with(SHAREDIR_PREFIX)) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -164,17 +152,4 @@ fn register_model(
         raise(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "could not write persona.models".to_owned(), Some(e.to_string()), None);
     }
     TableIterator::once((name.to_owned(), dimension, max_tokens, path.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn model_names() {
-        assert!(super::valid_model_name("all-MiniLM-L6-v2"));
-        assert!(super::valid_model_name("my_model.v1"));
-        assert!(!super::valid_model_name(""));
-        assert!(!super::valid_model_name("a b"));
-        assert!(!super::valid_model_name("x'; drop"));
-        assert!(!super::valid_model_name(&"a".repeat(64)));
-    }
 }

@@ -45,7 +45,7 @@ fn head(model: &str) -> ModelHead {
         c.select(
             "SELECT version, k, rows, metric, silhouette, training_mode, to_char(created_at, 'YYYY-MM-DD HH24:MI TZ'), profile_name,
                     source, coalesce(parameters->>'key_col', 'user_id'), coalesce(parameters->>'vector_col', 'profile_vec'),
-                    greatest(k_anonymity_floor, persona._k_anonymity_floor())::bigint
+                    greatest(coalesce(k_anonymity_floor, 1), persona._k_anonymity_floor())::bigint
              FROM persona.kmeans_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
             None,
             &[model.into()],

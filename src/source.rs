@@ -49,6 +49,6 @@ pub fn from_item(source: &str, argument: &str) -> String {
 
 /// `persona._source(source, argument)`: [`from_item`] for PL/pgSQL.
 #[pg_extern(stable, parallel_safe, name = "_source")]
-fn source_sql(source: Option<&str>, argument: &str) -> String {
-    from_item(source.unwrap_or(""), argument)
+fn source_sql(source: Option<&str>, argument: Option<&str>) -> String {
+    from_item(source.unwrap_or(""), crate::errors::not_null(argument, "argument"))
 }

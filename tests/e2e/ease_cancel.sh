@@ -4,8 +4,8 @@
 # 12,000 items). Now the backend thread watches for interrupts while the
 # pool computes, the maths stops between blocks, and Postgres raises its own
 # error. For train_recommender and evaluate_recommendations, each cut short
-# once by statement_timeout and once by pg_cancel_backend() from another
-# session, in the middle of the fit:
+# in the middle of its fit once by pg_cancel_backend() from another session
+# (0.5 s into the fit) and once by a statement_timeout (1 s into the fit):
 #  1. the statement ends within 1.5 s of the deadline / the cancel, with 57014;
 #  2. the same backend answers the next statement;
 #  3. the model trained before stays as it was.
@@ -17,8 +17,8 @@ PORT=${PERSONA_TEST_PORT:-55498}; CLUSTER=${PERSONA_TEST_CLUSTER:-regress}
 scripts/cluster.sh start "$CLUSTER" "$PORT"
 PSQL=("$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U postgres)
 DB=persona_e2e_ease
-# 5,000 items: a fit of several seconds on two cores (each test below waits
-# for at most about 2.5 s of it), yet a full training stays short.
+# 5,000 items: a fit of several seconds on two cores (each case below waits
+# for about 1-2.5 s of it), yet the one full training stays short.
 ITEMS=${PERSONA_EASE_ITEMS:-5000}
 "${PSQL[@]}" -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 sql() { "${PSQL[@]}" -v ON_ERROR_STOP=1 -d "$DB" -At "$@"; }
@@ -47,9 +47,9 @@ model_state="SELECT created_at || ' ' || (SELECT count(*) FROM persona.recommend
 state_before=$(sql -c "$model_state")
 
 # Runs "$2" in a session named $1 (with statement_timeout $3, if given) that
-# then asks SELECT 'alive'; prints the
-# output (NOTICEs included) to $PERSONA_STATE/$1.out. Without ON_ERROR_STOP,
-# the next statement runs in the same backend after the error.
+# then asks SELECT 'alive'; writes the output (NOTICEs included) to
+# $PERSONA_STATE/$1.out. Without ON_ERROR_STOP, the next statement runs in
+# the same backend after the error.
 run() {
     PGAPPNAME=$1 "${PSQL[@]}" -d "$DB" -At -c "SET statement_timeout = '${3:-0}'" -c "$2" -c "SELECT 'alive ' || pg_backend_pid()" \
         >"$PERSONA_STATE/$1.out" 2>&1 || true
@@ -71,42 +71,49 @@ check() {
     awk -v l="$lag" 'BEGIN { exit !(l < 1.5) }' || fail "$name: took $lag s to stop"
 }
 
-# statement_timeout: 1 s, inside the fit (reading the events takes a fraction of that).
-timeout_case() {
-    local name=$1 statement=$2 fitting=$3 fitted=$4 t
-    t=$(now)
-    run "$name" "$statement" 1s
-    check "$name" "$(awk -v t="$t" 'BEGIN { printf "%.3f", t + 1 }')" "$(now)" "$fitting" "$fitted" \
-        "canceling statement due to statement timeout" "deadline"
-}
-
 # pg_cancel_backend from a second session, 0.5 s after the fit's NOTICE.
+# Also measures how long the statement takes to reach its fit, into $PREP.
 cancel_case() {
-    local name=$1 statement=$2 fitting=$3 fitted=$4 at
-    rm -f "$PERSONA_STATE/$name.out" "$PERSONA_STATE/$name.at"
+    local name=$1 statement=$2 fitting=$3 fitted=$4 started ended
+    rm -f "$PERSONA_STATE/$name.out" "$PERSONA_STATE/$name.at" "$PERSONA_STATE/$name.fitting"
+    started=$(now)
     (
-        for _ in $(seq 1 300); do
-            grep -q "$fitting" "$PERSONA_STATE/$name.out" 2>/dev/null && break
+        for _ in $(seq 1 600); do
+            if grep -q "$fitting" "$PERSONA_STATE/$name.out" 2>/dev/null; then
+                now >"$PERSONA_STATE/$name.fitting"
+                break
+            fi
             sleep 0.05
         done
         sleep 0.5
-        sql -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$name' AND state = 'active'" >/dev/null
         now >"$PERSONA_STATE/$name.at"
+        sql -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$name' AND state = 'active'" >/dev/null
     ) &
     run "$name" "$statement"
-    local ended
     ended=$(now)
     wait
     check "$name" "$(cat "$PERSONA_STATE/$name.at")" "$ended" "$fitting" "$fitted" \
         "canceling statement due to user request" "pg_cancel_backend"
+    PREP=$(elapsed "$started" "$(cat "$PERSONA_STATE/$name.fitting")")
+}
+
+# statement_timeout: 1 s after the statement reaches its fit (reading the
+# events and the model, $PREP seconds, comes first).
+timeout_case() {
+    local name=$1 statement=$2 fitting=$3 fitted=$4 t ms
+    ms=$(awk -v p="$PREP" 'BEGIN { printf "%d", (p + 1) * 1000 }')
+    t=$(now)
+    run "$name" "$statement" "${ms}ms"
+    check "$name" "$(awk -v t="$t" -v ms="$ms" 'BEGIN { printf "%.3f", t + ms / 1000 }')" "$(now)" "$fitting" "$fitted" \
+        "canceling statement due to statement timeout" "deadline (statement_timeout ${ms}ms)"
 }
 
 train="SELECT items FROM persona.train_recommender('m', 'events')"
 evaluate="SELECT method FROM persona.evaluate_recommendations('m')"
-timeout_case train_timeout "$train" "fitting ease" "fitted in"
 cancel_case train_cancel "$train" "fitting ease" "fitted in"
-timeout_case evaluate_timeout "$evaluate" "refitting ease" "done in"
+timeout_case train_timeout "$train" "fitting ease" "fitted in"
 cancel_case evaluate_cancel "$evaluate" "refitting ease" "done in"
+timeout_case evaluate_timeout "$evaluate" "refitting ease" "done in"
 
 # The model trained first is untouched by the cancelled retrainings.
 state_after=$(sql -c "$model_state")

@@ -110,7 +110,7 @@ impl BgNbd {
                 1.0 / (1.0 + (a / (b + c.x - 1.0)) * ((alpha + c.t) / (alpha + c.t_x)).powf(r + c.x))
             }
         };
-        finite(p, "the probability alive")
+        finite(p, "the probability of being alive")
     }
 
     /// Expected purchases in the next `horizon` time units (eq. 10 of the paper).
@@ -134,7 +134,10 @@ impl BgNbd {
         // and overflowed to NaN for large frequencies).
         let one_minus_z = (alpha + t) / (alpha + t + horizon);
         let series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z).ok_or_else(|| ClvError::OutOfRange {
-            what: format!("expected purchases: the series does not converge for horizon {horizon} (too long against T + alpha)"),
+            what: format!(
+                "the expected number of purchases cannot be computed for horizon {} (too long against T + alpha: its series does not converge)",
+                short(horizon)
+            ),
         })?;
         let body = 1.0 - one_minus_z.powf(a - 1.0) * series;
         let value = match (x > 0.0, self.log_dropout_odds(c)) {
@@ -148,7 +151,16 @@ impl BgNbd {
             (true, Some(l)) => head * body / (1.0 + l.exp()),
             (true, None) => head * body / (1.0 + (a / (b + x - 1.0)) * ((alpha + t) / (alpha + t_x)).powf(r + x)),
         };
-        finite(value, "the expected purchases")
+        finite(value, "the expected number of purchases")
+    }
+}
+
+/// `v` for a message: 1e300, not three hundred digits.
+pub(crate) fn short(v: f64) -> String {
+    if v != 0.0 && !(1e-4..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 

@@ -73,7 +73,11 @@ impl GammaGamma {
         let denominator = px + q - 1.0;
         if !(denominator > 0.0) {
             return Err(ClvError::OutOfRange {
-                what: format!("the expected spend is infinite for this model (q = {q}, p = {p}): p × frequency + q must exceed 1"),
+                what: format!(
+                    "the expected spend is infinite for this model (p = {}, q = {}): p × frequency + q must exceed 1",
+                    crate::bgnbd::short(p),
+                    crate::bgnbd::short(q)
+                ),
             });
         }
         let value = if x == 0.0 {
