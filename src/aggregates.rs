@@ -6,11 +6,11 @@
 //! its elements and no allocation. Combine, serial and deserial functions let
 //! Postgres run it in parallel workers (`Partial Aggregate`).
 
-use persona_linalg::{MeanAccumulator, MeanError};
+use persona_linalg::MeanAccumulator;
 use pgrx::prelude::*;
 use pgrx::{Internal, PgMemoryContexts, PgSqlErrorCode};
 
-use crate::errors::{raise, raise_vec_error};
+use crate::errors::{raise, raise_mean_error};
 use crate::similarity::as_vector;
 
 /// The aggregate's long-lived memory context; ERROR when not called as an
@@ -37,29 +37,6 @@ fn accumulator(state: &mut Internal, fcinfo: pg_sys::FunctionCallInfo) -> &mut M
     unsafe { PgMemoryContexts::For(ctx).switch_to(|_| state.get_or_insert_default::<MeanAccumulator>()) }
 }
 
-fn raise_mean_error(e: MeanError) -> ! {
-    match e {
-        MeanError::Vector(v) => raise_vec_error(v),
-        MeanError::BadWeight(w) => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("vec_avg weight must be a finite number >= 0, not {w}"),
-            None,
-            Some("Filter out or fix negative, NaN and infinite weights."),
-        ),
-        MeanError::Overflow => raise(
-            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            "vec_avg: the weighted sum is out of the float8 range".to_owned(),
-            Some("The total weight, or a weight times an element, exceeds about 1.8e308.".to_owned()),
-            Some("Use smaller weights: only their ratios matter (divide them all by the largest)."),
-        ),
-        MeanError::Corrupt => raise(
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            "invalid serialized vec_avg state".to_owned(),
-            None,
-            None,
-        ),
-    }
-}
 
 #[pg_extern(immutable, parallel_safe)]
 fn vec_avg_accum(mut state: Internal, v: Option<Array<'_, f32>>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {

@@ -5,11 +5,11 @@
 //! `internal` state with combine, serial and deserial functions, so the scan
 //! can run in parallel workers; the optimiser runs once, in the final function.
 
-use persona_clv::{BgNbd, ClvError, Customer, GammaGamma, SpendRecord};
+use persona_clv::{BgNbd, Customer, GammaGamma, SpendRecord};
 use pgrx::prelude::*;
 use pgrx::{Internal, PgMemoryContexts, PgSqlErrorCode};
 
-use crate::errors::raise;
+use crate::errors::{raise, raise_clv_error, raise_clv_fit_error};
 
 /// Rows of `width` float8 values, flattened.
 #[derive(Default)]
@@ -63,28 +63,7 @@ fn deserial(bytes: &[u8], fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     state
 }
 
-fn fit_error(model: &str, e: ClvError) -> ! {
-    let (code, hint) = match e {
-        ClvError::NoData => (
-            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-            Some("Gamma-Gamma needs customers with frequency > 0 and mean spend > 0."),
-        ),
-        ClvError::BadRow { .. } => (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, None),
-        ClvError::NoConvergence | ClvError::OutOfRange { .. } => (PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, None),
-    };
-    raise(code, format!("cannot fit {model}: {e}"), None, hint)
-}
 
-/// A model applied to inputs for which its answer is not a finite number:
-/// an ERROR (22003) rather than NaN or Infinity in a result column.
-fn apply_error(function: &str, e: ClvError) -> ! {
-    raise(
-        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-        format!("{function}: {e}"),
-        None,
-        Some("Check the inputs' units and magnitudes (frequency is a count of repeat purchases)."),
-    )
-}
 
 fn set_field<T: IntoDatum>(tuple: &mut PgHeapTuple<'_, AllocatedByRust>, type_name: &str, name: &str, v: T) {
     if let Err(e) = tuple.set_by_name(name, v) {
@@ -140,7 +119,7 @@ fn bgnbd_fit_final(state: Internal) -> Option<pgrx::composite_type!('static, "bg
     // Each likelihood evaluation is a pass over all rows: check for cancel between them.
     let m = BgNbd::fit_with(&customers, &|| {
         check_for_interrupts!();
-    }).unwrap_or_else(|e| fit_error("BG/NBD", e));
+    }).unwrap_or_else(|e| raise_clv_fit_error("BG/NBD", e));
     let mut tuple = PgHeapTuple::new_composite_type("persona.bgnbd_model").ok()?;
     for (name, v) in [("r", m.r), ("alpha", m.alpha), ("a", m.a), ("b", m.b), ("log_likelihood", m.log_likelihood)] {
         set_field(&mut tuple, "bgnbd_model", name, v);
@@ -196,7 +175,7 @@ fn bgnbd_expected_purchases(
     }
     bgnbd_from(&model)
         .expected_purchases(&customer(frequency, recency, t), horizon)
-        .unwrap_or_else(|e| apply_error("bgnbd_expected_purchases", e))
+        .unwrap_or_else(|e| raise_clv_error("bgnbd_expected_purchases", e))
 }
 
 /// Probability that the customer has not dropped out.
@@ -204,7 +183,7 @@ fn bgnbd_expected_purchases(
 fn bgnbd_probability_alive(model: pgrx::composite_type!("bgnbd_model"), frequency: f64, recency: f64, t: f64) -> f64 {
     bgnbd_from(&model)
         .probability_alive(&customer(frequency, recency, t))
-        .unwrap_or_else(|e| apply_error("bgnbd_probability_alive", e))
+        .unwrap_or_else(|e| raise_clv_error("bgnbd_probability_alive", e))
 }
 
 // ---- Gamma-Gamma --------------------------------------------------------
@@ -233,7 +212,7 @@ fn gamma_gamma_fit_final(state: Internal) -> Option<pgrx::composite_type!('stati
     let m = GammaGamma::fit_with(&records, &|| {
         check_for_interrupts!();
     })
-        .unwrap_or_else(|e| fit_error("Gamma-Gamma", e));
+        .unwrap_or_else(|e| raise_clv_fit_error("Gamma-Gamma", e));
     let mut tuple = PgHeapTuple::new_composite_type("persona.gamma_gamma_model").ok()?;
     for (name, v) in [("p", m.p), ("q", m.q), ("gamma", m.gamma), ("log_likelihood", m.log_likelihood)] {
         set_field(&mut tuple, "gamma_gamma_model", name, v);
@@ -261,5 +240,5 @@ fn gamma_gamma_expected_spend(model: pgrx::composite_type!("gamma_gamma_model"),
     }
     let m = GammaGamma { p: get("p"), q: get("q"), gamma: get("gamma"), log_likelihood: 0.0, n: 0 };
     m.expected_spend(&SpendRecord { x: frequency, mean_spend })
-        .unwrap_or_else(|e| apply_error("gamma_gamma_expected_spend", e))
+        .unwrap_or_else(|e| raise_clv_error("gamma_gamma_expected_spend", e))
 }

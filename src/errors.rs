@@ -7,7 +7,10 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
 use persona_embed::ModelError;
-use persona_linalg::VecError;
+use persona_clv::ClvError;
+use persona_cluster::ClusterError;
+use persona_linalg::{MeanError, VecError};
+use persona_rank::RankError;
 
 /// Raises an ERROR; never returns.
 #[track_caller]
@@ -107,6 +110,75 @@ pub fn check_model_name(model: &str) {
             Some("Use 1 to 63 letters, digits, dots, dashes or underscores."),
         );
     }
+}
+
+pub fn raise_mean_error(e: MeanError) -> ! {
+    match e {
+        MeanError::Vector(v) => raise_vec_error(v),
+        MeanError::BadWeight(w) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("vec_avg weight must be a finite number >= 0, not {w}"),
+            None,
+            Some("Filter out or fix negative, NaN and infinite weights."),
+        ),
+        MeanError::Overflow => raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "vec_avg: the weighted sum is out of the float8 range".to_owned(),
+            Some("The total weight, or a weight times an element, exceeds about 1.8e308.".to_owned()),
+            Some("Use smaller weights: only their ratios matter (divide them all by the largest)."),
+        ),
+        MeanError::Corrupt => raise(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            "invalid serialized vec_avg state".to_owned(),
+            None,
+            None,
+        ),
+    }
+}
+
+pub fn raise_clv_fit_error(model: &str, e: ClvError) -> ! {
+    let (code, hint) = match e {
+        ClvError::NoData => (
+            PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            Some("Gamma-Gamma needs customers with frequency > 0 and mean spend > 0."),
+        ),
+        ClvError::BadRow { .. } => (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, None),
+        ClvError::NoConvergence | ClvError::OutOfRange { .. } => (PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, None),
+    };
+    raise(code, format!("cannot fit {model}: {e}"), None, hint)
+}
+
+/// A model applied to inputs for which its answer is not a finite number:
+/// an ERROR (22003) rather than NaN or Infinity in a result column.
+pub fn raise_clv_error(function: &str, e: ClvError) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("{function}: {e}"),
+        None,
+        Some("Check the inputs' units and magnitudes (frequency is a count of repeat purchases)."),
+    )
+}
+
+pub fn raise_cluster_error(e: ClusterError) -> ! {
+    let code = match e {
+        ClusterError::InvalidK { .. } | ClusterError::InvalidParameter { .. } => {
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+        }
+        _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+    };
+    raise(code, e.to_string(), None, None)
+}
+
+pub fn raise_rank_error(e: RankError) -> ! {
+    let code = match e {
+        RankError::InvalidParameter { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        RankError::TooLarge { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        // run_cancellable raises the interrupt's own error first; this only
+        // names the right class should a Cancelled ever get here.
+        RankError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
+        _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+    };
+    raise(code, e.to_string(), None, None)
 }
 
 #[cfg(test)]

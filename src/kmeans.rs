@@ -15,13 +15,13 @@
 use std::time::Instant;
 
 use persona_cluster::{
-    assign, choose_k, cluster_spreads, kmeans_plus_plus, normalize_rows, random_rows, silhouette, Assignment, ClusterError,
+    assign, choose_k, cluster_spreads, kmeans_plus_plus, normalize_rows, random_rows, silhouette, Assignment,
     KMeansConfig, Lloyd, Metric, PassAccumulator,
 };
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
-use crate::errors::raise;
+use crate::errors::{raise, raise_cluster_error};
 use crate::kmeans_store::Trained;
 use crate::runtime::run_on_pool;
 use crate::vector_scan::scan_vectors;
@@ -29,15 +29,6 @@ use crate::vector_scan::scan_vectors;
 /// Rows handed to the thread pool at a time in the passes mode.
 const CHUNK_ROWS: usize = 10_000;
 
-pub fn cluster_error(e: ClusterError) -> ! {
-    let code = match e {
-        ClusterError::InvalidK { .. } | ClusterError::InvalidParameter { .. } => {
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
-        }
-        _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-    };
-    raise(code, e.to_string(), None, None)
-}
 
 pub fn parse_metric(metric: &str) -> Metric {
     match metric {
@@ -193,7 +184,7 @@ fn seeds(sample_or_data: &[f32], dim: usize, k: usize, a: &TrainArgs, seed: u64)
     } else {
         run_on_pool(|| kmeans_plus_plus(sample_or_data, dim, k, a.metric, seed))
     };
-    initial.unwrap_or_else(|e| cluster_error(e))
+    initial.unwrap_or_else(|e| raise_cluster_error(e))
 }
 
 /// Inertia of an assignment: squared distances under L2, `1 - cos` under cosine.
@@ -238,7 +229,7 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
             let mut best_silhouette = f64::NEG_INFINITY;
             for k in a.k_min..=k_max {
                 check_for_interrupts!();
-                let choice = run_on_pool(|| choose_k(&s.sample, dim, k, k, &config)).unwrap_or_else(|e| cluster_error(e));
+                let choice = run_on_pool(|| choose_k(&s.sample, dim, k, k, &config)).unwrap_or_else(|e| raise_cluster_error(e));
                 for c in &choice.candidates {
                     pgrx::notice!("kmeans_train: k = {}: inertia {:.4}, silhouette {:.4}", c.k, c.inertia, c.silhouette);
                     // Ties go to the smaller k.
@@ -263,7 +254,7 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
         let seed = a.seed.wrapping_add(restart as u64 * 0x9E37_79B9);
         let (centroids, inertia, iterations) = if s.in_memory {
             let initial = seeds(&s.data, dim, k, a, seed);
-            let mut lloyd = Lloyd::new(&s.data, dim, initial, a.metric).unwrap_or_else(|e| cluster_error(e));
+            let mut lloyd = Lloyd::new(&s.data, dim, initial, a.metric).unwrap_or_else(|e| raise_cluster_error(e));
             let mut previous = None;
             for _ in 0..a.max_iter {
                 check_for_interrupts!();
@@ -295,11 +286,11 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
             let mut iterations = 0;
             for _ in 0..a.max_iter {
                 let t = Instant::now();
-                let mut acc = PassAccumulator::new(k, dim, a.metric).unwrap_or_else(|e| cluster_error(e));
+                let mut acc = PassAccumulator::new(k, dim, a.metric).unwrap_or_else(|e| raise_cluster_error(e));
                 for_each_chunk(query, a.metric, dim, |chunk| {
-                    run_on_pool(|| acc.add_chunk(chunk, &centroids)).unwrap_or_else(|e| cluster_error(e));
+                    run_on_pool(|| acc.add_chunk(chunk, &centroids)).unwrap_or_else(|e| raise_cluster_error(e));
                 });
-                let out = acc.finish(&centroids).unwrap_or_else(|e| cluster_error(e));
+                let out = acc.finish(&centroids).unwrap_or_else(|e| raise_cluster_error(e));
                 iterations += 1;
                 pgrx::notice!(
                     "kmeans_train: pass {iterations}: inertia {:.6}, max centroid shift {:.6}, {:.3} s",
@@ -324,11 +315,11 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
 
     // Final assignment of every row (nearest, second nearest).
     let assignments: Vec<Assignment> = if s.in_memory {
-        run_on_pool(|| assign(&s.data, dim, &centroids, a.metric)).unwrap_or_else(|e| cluster_error(e))
+        run_on_pool(|| assign(&s.data, dim, &centroids, a.metric)).unwrap_or_else(|e| raise_cluster_error(e))
     } else {
         let mut all = Vec::with_capacity(n);
         for_each_chunk(query, a.metric, dim, |chunk| {
-            all.extend(run_on_pool(|| assign(chunk, dim, &centroids, a.metric)).unwrap_or_else(|e| cluster_error(e)));
+            all.extend(run_on_pool(|| assign(chunk, dim, &centroids, a.metric)).unwrap_or_else(|e| raise_cluster_error(e)));
         });
         all
     };
@@ -336,9 +327,9 @@ pub fn train(query: &str, a: &TrainArgs, budget_bytes: usize) -> (Scan, Trained)
     pgrx::debug1!("kmeans_train: assigned every row at {:.3} s", started.elapsed().as_secs_f64());
     let labels: Vec<u32> = assignments.iter().map(|x| x.label).collect();
     let distances: Vec<f32> = assignments.iter().map(|x| x.distance).collect();
-    let spreads = cluster_spreads(&labels, &distances, k).unwrap_or_else(|e| cluster_error(e));
+    let spreads = cluster_spreads(&labels, &distances, k).unwrap_or_else(|e| raise_cluster_error(e));
     let sample_labels: Vec<u32> = run_on_pool(|| assign(&s.sample, dim, &centroids, a.metric))
-        .unwrap_or_else(|e| cluster_error(e))
+        .unwrap_or_else(|e| raise_cluster_error(e))
         .iter()
         .map(|x| x.label)
         .collect();

@@ -11,9 +11,9 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use crate::access::Kind;
-use crate::errors::{raise, raise_spi_error as spi_err, required};
+use crate::errors::{raise, raise_cluster_error, raise_spi_error as spi_err, required};
 use crate::sql_text::{quote_ident, quote_literal as literal};
-use crate::kmeans::{cluster_error, parse_metric, train, TrainArgs};
+use crate::kmeans::{parse_metric, train, TrainArgs};
 use crate::spi::Columns;
 
 pub struct Trained {
@@ -76,7 +76,7 @@ fn segment_ids(model: &str, t: &Trained, sizes: &[i64], metric: Metric) -> Vec<i
         return ids;
     }
     let old_flat: Vec<f32> = old.iter().flat_map(|(_, c)| c.iter().copied()).collect();
-    let matched = match_centroids(&t.centroids, &old_flat, t.dim, metric).unwrap_or_else(|e| cluster_error(e));
+    let matched = match_centroids(&t.centroids, &old_flat, t.dim, metric).unwrap_or_else(|e| raise_cluster_error(e));
     let mut next = old.iter().map(|(id, _)| *id).max().unwrap_or(0) + 1;
     for (i, m) in matched.iter().enumerate() {
         ids[i] = match m {
@@ -496,12 +496,12 @@ fn kmeans_nearest(
         );
     }
     // One row: the backend thread is quicker than a hand-off to the pool.
-    let a = assign(v, c.dim, &c.centroids, c.metric).unwrap_or_else(|e| cluster_error(e));
+    let a = assign(v, c.dim, &c.centroids, c.metric).unwrap_or_else(|e| raise_cluster_error(e));
     let a = a[0];
     let score = if c.major.contains(&(a.label as usize)) {
         c.spreads[a.label as usize].as_ref().map(|s| anomaly_score(f64::from(a.distance), s))
     } else {
-        let m = assign(v, c.dim, &c.major_centroids, c.metric).unwrap_or_else(|e| cluster_error(e))[0];
+        let m = assign(v, c.dim, &c.major_centroids, c.metric).unwrap_or_else(|e| raise_cluster_error(e))[0];
         c.spreads[c.major[m.label as usize]].as_ref().map(|s| anomaly_score(f64::from(m.distance), s))
     };
     TableIterator::once((
@@ -529,7 +529,7 @@ fn labels(arr: &Array<'_, i32>, arg: &str) -> Vec<u32> {
 
 fn agreement(a: Array<'_, i32>, b: Array<'_, i32>, f: fn(&[u32], &[u32]) -> Result<f64, persona_cluster::ClusterError>) -> f64 {
     let (a, b) = (labels(&a, "first labelling"), labels(&b, "second labelling"));
-    f(&a, &b).unwrap_or_else(|e| cluster_error(e))
+    f(&a, &b).unwrap_or_else(|e| raise_cluster_error(e))
 }
 
 /// Adjusted Rand index of two labellings of the same items (1 = identical partitions, about 0 = chance).

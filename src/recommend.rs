@@ -32,7 +32,7 @@ use pgrx::PgSqlErrorCode;
 use rayon::prelude::*;
 
 use crate::access::{self, as_owner, Kind};
-use crate::errors::{raise, raise_spi_error as spi_err, required};
+use crate::errors::{raise, raise_rank_error, raise_spi_error as spi_err, required};
 use crate::jsonb::JsonbText;
 use crate::sql_text::{quote_ident, quote_literal as literal};
 use crate::runtime::{run_cancellable, run_on_pool};
@@ -52,17 +52,6 @@ fn bad(msg: String) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, msg, None, None)
 }
 
-fn rank_error(e: RankError) -> ! {
-    let code = match e {
-        RankError::InvalidParameter { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-        RankError::TooLarge { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-        // run_cancellable raises the interrupt's own error first; this only
-        // names the right class should a Cancelled ever get here.
-        RankError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
-        _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-    };
-    raise(code, e.to_string(), None, None)
-}
 
 fn check_k(k: i32) -> usize {
     if !(1..=MAX_K).contains(&k) {
@@ -616,10 +605,19 @@ fn read_events(query: &str) -> Events {
 /// (id, vector) rows of a source whose first two columns are the id and a real[].
 fn read_vectors(from: &str, filter: &str) -> Vec<(i64, Vec<f32>)> {
     let mut out = Vec::new();
-    let query = format!("SELECT (t.c1)::bigint, (t.c2)::real[] FROM {from} AS t(c1, c2) WHERE {filter}");
+    let query = format!("SELECT (t.c1)::bigint, (t.c2)::real[], array_ndims(t.c2) FROM {from} AS t(c1, c2) WHERE {filter}");
     for_each_batch(&query, |batch| {
         for row in batch {
-            if let (Ok(Some(id)), Ok(Some(v))) = (row.get::<i64>(1), row.get::<Vec<Option<f32>>>(2)) {
+            if row.col::<i32>(3).unwrap_or(1) > 1 {
+                // A matrix is no vector: never flattened (as in the vector functions).
+                raise(
+                    PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                    format!("the vector of id {} is not one-dimensional", row.col::<i64>(1).unwrap_or_default()),
+                    None,
+                    Some("Vectors are one-dimensional real[] arrays."),
+                );
+            }
+            if let (Some(id), Some(v)) = (row.col::<i64>(1), row.col::<Vec<Option<f32>>>(2)) {
                 if v.iter().all(|x| x.is_some()) {
                     out.push((id, v.into_iter().flatten().collect()));
                 }
@@ -808,8 +806,8 @@ fn train_recommender(
     );
     check_for_interrupts!();
     let t = Instant::now();
-    let popularity = item_popularity(&histories, n).unwrap_or_else(|e| rank_error(e));
-    let (main, next) = run_cancellable(|stop| fit_lists(&histories, n, &params, stop)).unwrap_or_else(|e| rank_error(e));
+    let popularity = item_popularity(&histories, n).unwrap_or_else(|e| raise_rank_error(e));
+    let (main, next) = run_cancellable(|stop| fit_lists(&histories, n, &params, stop)).unwrap_or_else(|e| raise_rank_error(e));
     check_for_interrupts!();
     let neighbour_rows: i64 = main.iter().chain(next.iter()).map(|l| l.len() as i64).sum();
     pgrx::notice!("train_recommender: fitted in {:.1} s, {neighbour_rows} neighbour weights kept", t.elapsed().as_secs_f64());
@@ -1250,7 +1248,7 @@ fn recommend(
     let ask = Ask { k, exclude_seen, allow: allow.as_deref() };
     let users = [u];
     let core = &l.core;
-    let mut lists = run_on_pool(|| rank_batch(core, &users, &ask, &seg_pop)).unwrap_or_else(|e| rank_error(e));
+    let mut lists = run_on_pool(|| rank_batch(core, &users, &ask, &seg_pop)).unwrap_or_else(|e| raise_rank_error(e));
     let list = lists.pop().unwrap_or_default();
     let ids = &l.core.ids;
     TableIterator::new(list.into_iter().map(|(j, s, r)| (ids[j as usize], f64::from(s), r.text(ids))).collect::<Vec<_>>())
@@ -1408,7 +1406,7 @@ fn recommend_all(
         let inputs: Vec<UserInput> = block.iter().map(|e| e.1.clone()).collect();
         let core = &l.core;
         let t = Instant::now();
-        let lists = run_on_pool(|| rank_batch(core, &inputs, &ask, &seg_pop)).unwrap_or_else(|e| rank_error(e));
+        let lists = run_on_pool(|| rank_batch(core, &inputs, &ask, &seg_pop)).unwrap_or_else(|e| raise_rank_error(e));
         ranking += t.elapsed().as_secs_f64();
         check_for_interrupts!();
         let t = Instant::now();
@@ -1500,10 +1498,10 @@ fn evaluate_recommendations(
     );
     check_for_interrupts!();
     let p = l.core.params.clone();
-    let popularity = item_popularity(&histories, n).unwrap_or_else(|e| rank_error(e));
+    let popularity = item_popularity(&histories, n).unwrap_or_else(|e| raise_rank_error(e));
     let mut core = Core::new(p.clone(), l.core.ids.clone(), popularity.iter().map(|&c| c as f32).collect());
     if p.method != Method::Vectors {
-        let (main, next) = run_cancellable(|stop| fit_lists(&histories, n, &p, stop)).unwrap_or_else(|e| rank_error(e));
+        let (main, next) = run_cancellable(|stop| fit_lists(&histories, n, &p, stop)).unwrap_or_else(|e| raise_rank_error(e));
         core.main = Rows::from_lists(main);
         core.next = Rows::from_lists(next);
     } else {
@@ -1528,7 +1526,7 @@ fn evaluate_recommendations(
     let mut lists_pop: Vec<Vec<u32>> = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(5000) {
         check_for_interrupts!();
-        let lists = run_on_pool(|| rank_batch(&core, chunk, &ask, &no_segments)).unwrap_or_else(|e| rank_error(e));
+        let lists = run_on_pool(|| rank_batch(&core, chunk, &ask, &no_segments)).unwrap_or_else(|e| raise_rank_error(e));
         blocks.extend(lists.into_iter().map(|l| l.into_iter().map(|r| r.0).collect::<Vec<u32>>()));
         let pop: Vec<Vec<u32>> = run_on_pool(|| {
             chunk

@@ -1,4 +1,4 @@
-//! Worker threads for model inference inside a backend.
+//! Worker threads for model inference and fitting inside a backend.
 //!
 //! Postgres delivers signals (cancel, timeout, terminate) to the backend
 //! process, and any thread that has them unblocked may be picked to run the

@@ -18,7 +18,7 @@ over the limit unless it was asked to sleep (those get a 1 s statement_timeout
 and must be cancelled by it). Everything else, an ERROR with a real SQLSTATE
 or a result, passes. Ends with the line "N passed, M failed" (calls).
 
-Usage: fuzz.py --dsn DSN --server-log FILE [--seed 11] [--combos 6] [--limit 10]
+Usage: fuzz.py --dsn DSN --server-log FILE [--seed 11] [--combos 30] [--limit 10]
 """
 import argparse
 import random
@@ -47,18 +47,20 @@ INTERNAL = "takes internal: only callable by its aggregate, which is fuzzed"
 VALID = {
     ("kmeans_train", "model"): q("fuzz_km"), ("train_recommender", "model"): q("fuzz_rec"),
     ("train_item2vec", "model"): q("fuzz_i2v"), ("register_model", "name"): q("fuzz_model"),
-    ("build_profiles", "name"): q("fuzz_prof"), ("refresh_profiles", "name"): q("shop"),
+    ("build_profiles", "name"): q("fuzz_prof"), ("build_profiles", "events"): q("fuzz_events"),
+    ("refresh_profiles", "name"): q("fuzz_small"), ("_compute_profiles", "p_name"): q("fuzz_small"),
     ("recommend", "model"): q("shop"), ("recommend_all", "model"): q("shop"),
     ("similar_items", "model"): q("shop"), ("evaluate_recommendations", "model"): q("shop"),
     ("report", "model"): q("shop_segments"), ("report", "map_points"): "50",
-    ("kmeans_train", "source"): None, ("kmeans_train", "profiles"): q("shop"), ("kmeans_train", "k"): "3", ("kmeans_train", "n_init"): "1",
+    ("kmeans_train", "source"): q("fuzz_vecs"), ("kmeans_train", "profiles"): None, ("kmeans_train", "k"): "3",
+    ("kmeans_train", "n_init"): "1",
     ("train_item2vec", "time_col"): q("event_time"), ("train_item2vec", "dim"): "8",
     ("train_item2vec", "epochs"): "1", ("recommend", "k"): "5", ("similar_items", "k"): "5",
     ("_source", "source"): q("shop_events"), ("_column_type", "source"): q("shop_events"),
     ("_column_type", "col"): q("user_id"), ("_column_type", "kind"): q("integer"),
     ("segment_transitions", "model"): q("shop_segments"),
     "model": q("shop_segments"), "p_model": q("shop_segments"), "p_name": q("shop"), "name": q("shop"),
-    "source": q("shop_events"), "events": q("shop_events"), "path": q("/nonexistent"),
+    "source": q("shop_events"), "events": q("shop_events"), "path": q("$sharedir/persona/models/all-MiniLM-L6-v2"),
     "argument": q("source"), "user_id": "1", "item": "12", "k": "5",
     "vec": "(SELECT profile_vec FROM persona.profiles WHERE name = 'shop' ORDER BY user_id LIMIT 1)",
     "a": "'{1,2,3}'", "b": "'{3,2,1}'", "v": "'{3,4}'", "labels_a": "'{1,1,2,2}'", "labels_b": "'{1,2,1,2}'",
@@ -66,14 +68,14 @@ VALID = {
     "text_col": q("body"), "vec_col": q("vec"), "from_version": "1", "to_version": "1", "p_version": "1",
     "frequency": "2", "recency": "30", "t": "60", "horizon": "30", "mean_spend": "50",
     "behaviour_vec": "'{1,0}'", "text_vec": "'{0,1}'", "text_weight": "0.5", "behaviour_dim": "2", "text_dim": "2",
-    "names": "'{fuzz_tmp}'", "o": "(SELECT options FROM persona.profile_definitions WHERE name = 'shop')",
+    "names": "'{fuzz_tmp}'", "o": "(SELECT options FROM persona.profile_definitions WHERE name = 'fuzz_small')",
     "p_as_of": "now()", "fit": "true", "changed": "false", "owner": "10", "p_owner": q("postgres"),
-    "query": q("SELECT count(*) FROM shop_events"), ("embed", "model"): None, ("embed_batch", "model"): None,
-    ("embed_column", "model"): None, ("_use_model", "kind"): q("kmeans"), ("_claim_model", "kind"): q("kmeans"),
-    "kind": q("kmeans"), "p_kind": q("kmeans"), "p_what": q("read it"), "what": q("read it"),
+    "query": q("SELECT to_jsonb(count(*)) FROM shop_events"), "p_query": q("SELECT to_jsonb(count(*)) FROM shop_events"), ("embed", "model"): None, ("embed_batch", "model"): None,
+    ("embed_column", "model"): None,
+    "kind": q("profiles"), "p_kind": q("profiles"), "p_what": q("read it"), "what": q("read it"),
 }
 # Pairs of arguments of which a call gives one (the base call gives the second).
-EXCLUSIVE = {"kmeans_train": [("source", "profiles")]}
+EXCLUSIVE = {"kmeans_train": [("profiles", "source")]}
 MODELS = {"bgnbd_model": "ROW(0.5, 2, 0.8, 2.5, -100, 100)", "gamma_gamma_model": "ROW(6, 4, 15, -100, 100)"}
 
 # Hostile names for every text argument; arguments whose text is SQL (a
@@ -136,11 +138,11 @@ class Routine:
 
     def valid(self, i):
         t, n = self.types[i], self.names[i]
+        if t.split(".")[-1] in MODELS:
+            return MODELS[t.split(".")[-1]]
         for key in ((self.name, n), n):
             if key in VALID:
                 return VALID[key]
-        if t.split(".")[-1] in MODELS:
-            return MODELS[t.split(".")[-1]]
         if i < len(self.types) - self.ndefaults or not self.named:
             pool = POOLS.get(t, [])
             return pool[-1] if pool else "NULL"
@@ -148,7 +150,7 @@ class Routine:
 
     def pool(self, i):
         t, n = self.types[i], self.names[i]
-        sql = n in SQL_ARGS or n.endswith("source")
+        sql = n in SQL_ARGS or n.endswith("source") or "query" in n
         values = list(FILTERS if n == "filter" else SOURCES if sql and t == "text" else POOLS.get(t, []) or model_pool(t))
         if sql:
             values.append(SLEEP.get(n, SLEEP[None]))
@@ -206,7 +208,7 @@ class Runner:
         self.conn.execute(f"SET statement_timeout = '{self.limit}s'")
         self.pid = self.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
 
-    def run(self, sql, procedure, sleeps):
+    def run(self, sql, procedure, sleeps, role=None):
         """(sqlstate or 'ok' or 'lost', seconds)."""
         stop = threading.Event()
 
@@ -225,8 +227,13 @@ class Runner:
                 self.conn.execute("BEGIN")
                 if sleeps:
                     self.conn.execute("SET LOCAL statement_timeout = '1s'")
-            elif sleeps:
-                self.conn.execute("SET statement_timeout = '1s'")
+                if role:
+                    self.conn.execute(f"SET LOCAL ROLE {role}")
+            else:
+                if sleeps:
+                    self.conn.execute("SET statement_timeout = '1s'")
+                if role:
+                    self.conn.execute(f"SET ROLE {role}")
             cur = self.conn.execute(sql)
             if cur.description is not None:
                 cur.fetchall()
@@ -239,8 +246,8 @@ class Runner:
         try:
             if not procedure:
                 self.conn.execute("ROLLBACK")
-            elif sleeps:
-                self.conn.execute(f"SET statement_timeout = '{self.limit}s'")
+            else:
+                self.conn.execute(f"RESET ROLE; SET statement_timeout = '{self.limit}s'")
         except psycopg.Error:
             state = "lost"
         if state == "lost" or self.conn.closed:
@@ -259,6 +266,21 @@ class Runner:
         sys.exit("cannot reconnect to the server")
 
 
+def judge(state, secs, sleeps, limit):
+    """Why a call failed, or None."""
+    if state == "XX000":
+        return "internal error XX000"
+    if state == "lost":
+        return "connection lost (server crash?)"
+    if state == "57014" and not sleeps:
+        return f"cancelled by statement_timeout ({limit} s)"
+    if secs > (1 if sleeps else limit) + 3:
+        return f"took {secs:.1f} s"
+    if not re.fullmatch(r"ok|[0-9A-Z]{5}", state):
+        return "client error"
+    return None
+
+
 CRASH = re.compile(r"terminated by signal|was terminated by|PANIC:|TRAP:|server process .* exited with exit code [1-9]")
 
 
@@ -267,8 +289,9 @@ def main():
     ap.add_argument("--dsn", required=True)
     ap.add_argument("--server-log", required=True)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--combos", type=int, default=6)
+    ap.add_argument("--combos", type=int, default=30)
     ap.add_argument("--limit", type=int, default=10)
+    ap.add_argument("--role", default="persona_fuzz_analyst", help="a role without rights on the models ('' for none)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     with open(a.server_log, "rb") as f:
@@ -283,7 +306,8 @@ def main():
            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
            WHERE n.nspname = 'persona' ORDER BY p.proname, p.oid::regprocedure::text""").fetchall()
     fixed = [Routine(row) for row in rows]
-    per_fn, states, failures, seconds = defaultdict(Counter), Counter(), [], {}
+    per_fn, states, failures, seconds, base = defaultdict(Counter), Counter(), [], {}, {}
+    role_states = Counter()
     started = time.monotonic()
     for r in fixed:
         label = r.name + "(" + ", ".join(r.types) + ")"
@@ -292,25 +316,21 @@ def main():
             print(f"skipped {label}: {skip}")
             continue
         t0 = time.monotonic()
-        for args in cases(r, rng, a.combos):
+        # As the superuser, everything; as a role with no rights on the
+        # models, the base call and a NULL in each position.
+        todo = [(None, c) for c in cases(r, rng, a.combos)]
+        todo += [(a.role, {})] + [(a.role, {i: "NULL"}) for i in range(len(r.types))] if a.role else []
+        for n, (role, args) in enumerate(todo):
             sql, procedure = r.call(args)
             sleeps = "pg_sleep" in sql
-            state, secs = runner.run(sql, procedure, sleeps)
-            per_fn[label][state] += 1
+            state, secs = runner.run(sql, procedure, sleeps, role)
+            (role_states if role else per_fn[label])[state] += 1
+            if n == 0:
+                base[label] = state
             states[state] += 1
-            why = None
-            if state == "XX000":
-                why = "internal error XX000"
-            elif state == "lost":
-                why = "connection lost (server crash?)"
-            elif state == "57014" and not sleeps:
-                why = f"cancelled by statement_timeout ({a.limit} s)"
-            elif secs > (1 if sleeps else a.limit) + 3:
-                why = f"took {secs:.1f} s"
-            elif not re.fullmatch(r"ok|[0-9A-Z]{5}", state):
-                why = "client error"
+            why = judge(state, secs, sleeps, a.limit)
             if why:
-                failures.append((f"{why}; {state} after {secs:.1f} s", sql))
+                failures.append((f"{why}; {state} after {secs:.1f} s", f"SET ROLE {role}; {sql}" if role else sql))
         seconds[label] = time.monotonic() - t0
     elapsed = time.monotonic() - started
     with open(a.server_log, "rb") as f:
@@ -320,7 +340,10 @@ def main():
     print(f"\nfuzz: {total} calls over {len(per_fn)} routines in {elapsed:.0f} s (seed {a.seed})")
     for label in sorted(per_fn):
         c = per_fn[label]
-        print(f"  {sum(c.values()):4d} {seconds[label]:5.1f}s  {label}: " + ", ".join(f"{s} {n}" for s, n in sorted(c.items())))
+        print(f"  {sum(c.values()):4d} {seconds[label]:5.1f}s  {label} [base {base[label]}]: "
+              + ", ".join(f"{s} {n}" for s, n in sorted(c.items())))
+    if a.role:
+        print(f"  {sum(role_states.values()):4d} calls as {a.role}: " + ", ".join(f"{s} {n}" for s, n in sorted(role_states.items())))
     print("SQLSTATEs: " + ", ".join(f"{s} {n}" for s, n in sorted(states.items())))
     for why, sql in failures:
         print(f"FAIL ({why}): {sql}")

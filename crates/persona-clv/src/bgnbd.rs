@@ -127,19 +127,30 @@ impl BgNbd {
         }
         let z = horizon / (alpha + t + horizon);
         let head = (a + b + x - 1.0) / (a - 1.0);
-        // The paper's 1 - ((α+T)/(α+T+h))^(r+x) 2F1(r+x, b+x; a+b+x-1; z),
-        // through Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B)
-        // 2F1(C-A, C-B; C; z) with 1 - z = (α+T)/(α+T+h): the power cancels
-        // and the series no longer grows with x (it needed about x·z terms,
-        // and overflowed to NaN for large frequencies).
+        // The paper's 1 - ((α+T)/(α+T+h))^(r+x) 2F1(r+x, b+x; a+b+x-1; z).
+        // Its series needs about (r+x)·z terms and overflows for large
+        // frequencies; then Euler's transformation 2F1(A, B; C; z) =
+        // (1-z)^(C-A-B) 2F1(C-A, C-B; C; z), with 1 - z = (α+T)/(α+T+h),
+        // cancels the power and leaves (1-z)^(a-1) 2F1(a+b-1-r, a-1; C; z),
+        // whose series shrinks as x grows (but needs about a·z terms, so it
+        // is the fallback: fitted a can be large).
         let one_minus_z = (alpha + t) / (alpha + t + horizon);
-        let series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z).ok_or_else(|| ClvError::OutOfRange {
-            what: format!(
-                "the expected number of purchases cannot be computed for horizon {} (too long against T + alpha: its series does not converge)",
-                short(horizon)
-            ),
-        })?;
-        let body = 1.0 - one_minus_z.powf(a - 1.0) * series;
+        let c_param = a + b + x - 1.0;
+        let product = match hyp2f1(r + x, b + x, c_param, z) {
+            // In logs: a large sum times a tiny power.
+            Some(s) if s > 0.0 => ((r + x) * one_minus_z.ln() + s.ln()).exp(),
+            Some(s) => one_minus_z.powf(r + x) * s,
+            None => {
+                let series = hyp2f1(a + b - 1.0 - r, a - 1.0, c_param, z).ok_or_else(|| ClvError::OutOfRange {
+                    what: format!(
+                        "the expected number of purchases cannot be computed for horizon {} (too long against T + alpha: its series does not converge)",
+                        short(horizon)
+                    ),
+                })?;
+                one_minus_z.powf(a - 1.0) * series
+            }
+        };
+        let body = 1.0 - product;
         let value = match (x > 0.0, self.log_dropout_odds(c)) {
             (false, _) => head * body,
             // head / (1 + e^l): when the odds are huge, in logs, so that a
@@ -273,6 +284,14 @@ mod tests {
         assert!(matches!(m.expected_purchases(&beyond, 1e300), Err(ClvError::OutOfRange { .. })));
         let never = Customer { x: 0.0, t_x: 0.0, t: 1.0 };
         assert!(matches!(m.expected_purchases(&never, 1e300), Err(ClvError::OutOfRange { .. })));
+        // Parameters at the fit's bounds (about e^15): the paper's series is
+        // the one that converges there.
+        let wall = BgNbd { r: 0.9, alpha: 12.0, a: 3.2e6, b: 3.2e6, log_likelihood: 0.0, n: 0 };
+        for x in [0.0, 3.0, 40.0] {
+            let c = Customer { x, t_x: if x == 0.0 { 0.0 } else { 50.0 }, t: 60.0 };
+            let (got, want) = (wall.expected_purchases(&c, 90.0).unwrap(), paper_expected_purchases(&wall, &c, 90.0));
+            assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{c:?}: {got} vs {want}");
+        }
         let a_one = BgNbd { a: 1.0, ..m };
         assert!(matches!(a_one.expected_purchases(&never, 1.0), Err(ClvError::OutOfRange { .. })));
     }

@@ -71,7 +71,7 @@ impl GammaGamma {
         let x = s.x.max(0.0);
         let px = p * x;
         let denominator = px + q - 1.0;
-        if !(denominator > 0.0) {
+        if denominator.is_nan() || denominator <= 0.0 {
             return Err(ClvError::OutOfRange {
                 what: format!(
                     "the expected spend is infinite for this model (p = {}, q = {}): p × frequency + q must exceed 1",

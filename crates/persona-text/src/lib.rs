@@ -58,7 +58,7 @@ impl NextMatch {
     }
 
     fn find(&mut self, q: usize, mut search: impl FnMut(usize) -> Option<usize>) -> Option<usize> {
-        let still_valid = self.searched && q >= self.from && self.at.map_or(true, |a| a >= q);
+        let still_valid = self.searched && q >= self.from && self.at.is_none_or(|a| a >= q);
         if !still_valid {
             self.from = q;
             self.at = search(q);

@@ -45,8 +45,10 @@ SELECT persona.profile_vector(NULL, '{1,0}', 0.5, 2000000000, 2);
 \echo :LAST_ERROR_SQLSTATE
 -- One-dimensional arrays with other bounds stay vectors.
 SELECT persona.inner_product('[0:1]={1,2}', '{3,4}') AS shifted_bounds;
+-- (Keys far from the other tests' users, and the model dropped at the end:
+-- the regression database is shared by the whole schedule.)
 CREATE TABLE limits_vecs AS
-SELECT i AS id, ARRAY[(i % 2) * 10 + sin(i), cos(i)]::real[] AS v FROM generate_series(1, 40) i;
+SELECT 900000 + i AS id, ARRAY[(i % 2) * 10 + sin(i), cos(i)]::real[] AS v FROM generate_series(1, 40) i;
 SELECT k FROM persona.kmeans_train('limits_m', source => 'limits_vecs', vector_col => 'v', key_col => 'id', k => 2, n_init => 1);
 SELECT segment IS NOT NULL AS scored FROM persona.kmeans_nearest('limits_m', '{10,0}');
 SELECT * FROM persona.kmeans_nearest('limits_m', '{{10,0}}');
@@ -56,7 +58,7 @@ SELECT persona.kmeans_assign('limits_m', '{{10},{0}}');
 SELECT persona.anomaly_score('limits_m', '{{10,0}}');
 \echo :LAST_ERROR_SQLSTATE
 -- A matrix in a training source is refused the same way.
-CREATE TABLE limits_matrices AS SELECT i AS id, ARRAY[[i, 1], [2, 3]]::real[] AS v FROM generate_series(1, 10) i;
+CREATE TABLE limits_matrices AS SELECT 900000 + i AS id, ARRAY[[i, 1], [2, 3]]::real[] AS v FROM generate_series(1, 10) i;
 SELECT k FROM persona.kmeans_train('limits_mm', source => 'limits_matrices', vector_col => 'v', key_col => 'id', k => 2);
 \echo :LAST_ERROR_SQLSTATE
 -- Lifetime value at extreme but finite inputs: a number where the model
@@ -79,4 +81,5 @@ SELECT round((persona.gamma_gamma_expected_spend(ROW(6.25, 3.74, 15.44, 0, 1)::p
        round(persona.gamma_gamma_expected_spend(ROW(6.25, 3.74, 15.44, 0, 1)::persona.gamma_gamma_model, 1e308, 30)::numeric, 4) AS huge_frequency;
 SELECT persona.gamma_gamma_expected_spend(ROW(6.25, 0.5, 15.44, 0, 1)::persona.gamma_gamma_model, 0, 0);
 \echo :LAST_ERROR_SQLSTATE
+DELETE FROM persona.kmeans_models WHERE name IN ('limits_m', 'limits_mm');
 DROP TABLE limits_vecs, limits_matrices, limits_bgnbd;

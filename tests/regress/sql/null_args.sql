@@ -139,3 +139,12 @@ SELECT persona.cosine_similarity(NULL, '{1}') IS NULL AS a, persona.inner_produc
        persona.gamma_gamma_expected_spend(ROW(6, 4, 15, 0, 1)::persona.gamma_gamma_model, NULL, 1) IS NULL AS m;
 SELECT count(*) AS no_rows FROM persona.kmeans_nearest('m', NULL);
 SELECT count(*) AS no_rows FROM persona.embed_batch(NULL);
+-- Helpers the PL/pgSQL code calls (callable by anyone in schema persona).
+SELECT persona._source('shop_events', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT persona._claim_model(NULL, 'm');
+\echo :LAST_ERROR_SQLSTATE
+SELECT persona._use_model(NULL, 'm', 'read it');
+\echo :LAST_ERROR_SQLSTATE
+SELECT persona._use_model('kmeans', 'm', NULL);
+\echo :LAST_ERROR_SQLSTATE

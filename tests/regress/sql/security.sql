@@ -2,19 +2,26 @@
 -- only; models belong to their owners; the k-anonymity floor is the
 -- superuser's; a user can be erased; only UTF8 databases.
 \set SHOW_CONTEXT never
-CREATE ROLE regress_persona_mallory;
-CREATE ROLE regress_persona_alice;
-CREATE ROLE regress_persona_bob;
+-- Roles are cluster-wide: named after this database, so that runs in other
+-- databases of the cluster never meet them.
+SELECT current_database() || '_mallory' AS mallory, current_database() || '_alice' AS alice,
+       current_database() || '_bob' AS bob \gset
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS :"mallory", :"alice", :"bob";
+RESET client_min_messages;
+CREATE ROLE :"mallory";
+CREATE ROLE :"alice";
+CREATE ROLE :"bob";
 -- What the README tells a DBA to grant the roles that train.
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA persona TO regress_persona_mallory, regress_persona_alice, regress_persona_bob;
-CREATE SCHEMA mal AUTHORIZATION regress_persona_mallory;
-CREATE SCHEMA alice AUTHORIZATION regress_persona_alice;
-CREATE SCHEMA bob AUTHORIZATION regress_persona_bob;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA persona TO :"mallory", :"alice", :"bob";
+CREATE SCHEMA mal AUTHORIZATION :"mallory";
+CREATE SCHEMA alice AUTHORIZATION :"alice";
+CREATE SCHEMA bob AUTHORIZATION :"bob";
 \i tests/regress/sql/security_try.psql
 
 -- 1. The exploit: mallory stores sources that call a function which makes
 -- mallory a superuser whenever it runs as one (armed once the models exist).
-SET ROLE regress_persona_mallory;
+SET ROLE :"mallory";
 CREATE TABLE mal.armed (on_ boolean);
 CREATE TABLE mal.events (user_id bigint, item_id bigint, event_type text, event_time timestamptz);
 INSERT INTO mal.events SELECT u, 1 + (u + e) % 5, 'purchase', timestamptz '2026-01-01' + make_interval(days => u + e)
@@ -22,7 +29,7 @@ FROM generate_series(1, 5) u, generate_series(1, 4) e;
 CREATE FUNCTION mal.f() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        EXECUTE 'ALTER ROLE regress_persona_mallory SUPERUSER';
+        EXECUTE format('ALTER ROLE %I SUPERUSER', (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'mal'));
     END IF;
     RETURN true;
 END
@@ -33,7 +40,7 @@ CREATE FUNCTION mal.g() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT FROM mal.armed) THEN
         RESET ROLE;
-        EXECUTE 'ALTER ROLE regress_persona_mallory SUPERUSER';
+        EXECUTE format('ALTER ROLE %I SUPERUSER', (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'mal'));
     END IF;
     RETURN true;
 END
@@ -70,11 +77,11 @@ SELECT length(persona.report('mal')) > 0 AS report_made;
 SELECT pg_temp.try($$SELECT persona.refresh_profiles('mal_g')$$) AS refresh_that_resets_role;
 SELECT pg_temp.try($$SELECT persona.refresh_profiles('mal_h')$$) AS refresh_that_makes_a_temp_table;
 SELECT to_regclass('pg_temp.trap') AS trap;
-SELECT rolsuper AS mallory_is_superuser FROM pg_roles WHERE rolname = 'regress_persona_mallory';
+SELECT rolsuper AS mallory_is_superuser FROM pg_roles WHERE rolname = :'mallory';
 
 -- 2. Ownership: alice's models are hers; bob neither replaces, retrains,
 -- drops nor reads them until she shares them, and then only reads.
-SET ROLE regress_persona_alice;
+SET ROLE :"alice";
 SET search_path = alice, public;
 SET client_min_messages = warning;
 \i tests/fixtures/planted_shop.sql
@@ -90,10 +97,10 @@ SELECT k FROM persona.kmeans_train('alice_k', profiles => 'alice_p', k => 5, n_i
 SELECT users FROM persona.train_recommender('alice_r', 'shop_events', segments => 'alice_k');
 SELECT users FROM persona.recommend_all(5, 'alice_r');
 RESET client_min_messages;
-SELECT kind, name, owner FROM persona.model_owners WHERE name LIKE 'alice%' ORDER BY 1, 2;
+SELECT kind, name, owner = :'alice'::regrole AS owned_by_alice FROM persona.model_owners WHERE name LIKE 'alice%' ORDER BY 1, 2;
 RESET ROLE;
 
-SET ROLE regress_persona_bob;
+SET ROLE :"bob";
 SET search_path = bob, public;
 CREATE TABLE bob.events AS SELECT 1::bigint AS user_id, 1::bigint AS item_id, 'view'::text AS event_type, now() AS event_time;
 SELECT pg_temp.try($$SELECT persona.build_profiles('alice_p', 'bob.events')$$) AS replace_profiles;
@@ -102,7 +109,7 @@ SELECT pg_temp.try($$SELECT persona.kmeans_train('alice_k', source => '(SELECT 1
 SELECT pg_temp.try($$SELECT persona.train_recommender('alice_r', 'bob.events')$$) AS replace_recommender;
 SELECT pg_temp.try($$SELECT persona.train_item2vec('alice_i', 'bob.events', time_col => 'event_time')$$) AS replace_item2vec;
 SELECT pg_temp.try($$SELECT persona.drop_model('kmeans', 'alice_k')$$) AS drop_kmeans;
-SELECT pg_temp.try($$SELECT persona.grant_model('kmeans', 'alice_k', 'regress_persona_bob')$$) AS grant_to_self;
+SELECT pg_temp.try(format($$SELECT persona.grant_model('kmeans', 'alice_k', %L)$$, :'bob')) AS grant_to_self;
 SELECT pg_temp.try($$SELECT * FROM persona.recommend(1, 5, 'alice_r')$$) AS recommend;
 SELECT pg_temp.try($$SELECT persona.report('alice_k')$$) AS report;
 SELECT pg_temp.try($$SELECT * FROM persona.similar_items(1, 5, 'alice_r')$$) AS similar_items;
@@ -115,15 +122,15 @@ SELECT (SELECT count(*) FROM persona.profiles WHERE name = 'alice_p') AS profile
        (SELECT count(*) FROM persona.recommendations WHERE model = 'alice_r') AS recommendations,
        (SELECT count(*) FROM persona.item_vectors WHERE model = 'alice_i') AS item_vectors;
 WITH d AS (DELETE FROM persona.kmeans_models WHERE name = 'alice_k' RETURNING 1) SELECT count(*) AS deleted FROM d;
-WITH u AS (UPDATE persona.model_owners SET owner = 'regress_persona_bob' WHERE name = 'alice_k' RETURNING 1) SELECT count(*) AS taken_over FROM u;
+WITH u AS (UPDATE persona.model_owners SET owner = :'bob' WHERE name = 'alice_k' RETURNING 1) SELECT count(*) AS taken_over FROM u;
 SELECT pg_temp.try($$INSERT INTO persona.item_vectors VALUES ('alice_i', 999, '{1}')$$) AS insert_in_her_name;
 RESET ROLE;
 
-SET ROLE regress_persona_alice;
-SELECT persona.grant_model('kmeans', 'alice_k', 'regress_persona_bob');
-SELECT persona.grant_model('recommender', 'alice_r', 'regress_persona_bob');
+SET ROLE :"alice";
+SELECT persona.grant_model('kmeans', 'alice_k', :'bob');
+SELECT persona.grant_model('recommender', 'alice_r', :'bob');
 RESET ROLE;
-SET ROLE regress_persona_bob;
+SET ROLE :"bob";
 -- Shared: bob reads her segments and lists, still writes nothing of hers.
 SELECT (SELECT count(*) > 0 FROM persona.segments WHERE model = 'alice_k') AS sees_segments,
        (SELECT count(*) > 0 FROM persona.segment_members WHERE model = 'alice_k') AS sees_members,
@@ -142,13 +149,13 @@ RESET ROLE;
 \c
 \set SHOW_CONTEXT never
 \i tests/regress/sql/security_try.psql
-SET ROLE regress_persona_bob;
+SET ROLE :"bob";
 SET persona.k_anonymity_floor = 1;
 SELECT min(size) >= 10 AS floor_holds FROM persona.segments WHERE model = 'alice_k';
 SHOW persona.k_anonymity_floor;
 RESET ROLE;
 -- The owner may raise the floor of her model at training.
-SET ROLE regress_persona_alice;
+SET ROLE :"alice";
 SET search_path = alice, public;
 SET client_min_messages = warning;
 SELECT version FROM persona.kmeans_train('alice_k', profiles => 'alice_p', k => 5, n_init => 1, k_anonymity_floor => 1000);
@@ -186,7 +193,7 @@ BEGIN
 END
 $$;
 -- Dropping a model takes everything of it, and only its owner may.
-SET ROLE regress_persona_alice;
+SET ROLE :"alice";
 SELECT persona.drop_model('kmeans', 'alice_k');
 SELECT (SELECT count(*) FROM persona.kmeans_models WHERE name = 'alice_k') AS versions,
        (SELECT count(*) FROM persona.model_owners WHERE name = 'alice_k') AS owner_rows;
@@ -210,5 +217,5 @@ SET client_min_messages = warning;
 SELECT count(persona.drop_model(kind, name)) AS dropped FROM persona.model_owners
 WHERE name IN ('mal', 'mal_g', 'mal_h', 'alice_p', 'alice_r', 'alice_i');
 DROP SCHEMA mal, alice, bob CASCADE;
-DROP OWNED BY regress_persona_mallory, regress_persona_alice, regress_persona_bob;
-DROP ROLE regress_persona_mallory, regress_persona_alice, regress_persona_bob;
+DROP OWNED BY :"mallory", :"alice", :"bob";
+DROP ROLE :"mallory", :"alice", :"bob";
