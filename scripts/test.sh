@@ -3,6 +3,8 @@
 #   unit     plain `cargo test` of the Postgres-free crates, with the real model
 #   pg_test  `cargo pgrx test`: #[pg_test]s inside a real Postgres 15 backend
 #   regress  pg_regress SQL tests with expected output, private cluster
+#   fuzz     a few thousand generated calls over every routine in schema
+#            persona (tests/fuzz/run.sh): no XX000, crash or call over 10 s
 #   e2e      shell tests that need two sessions (pg_cancel_backend, NOTICEs)
 # Assumes scripts/setup.sh has run (the Makefile's `test` target does that).
 set -uo pipefail
@@ -34,7 +36,9 @@ layer() {
         p=$((p + nt - nf)); f=$((f + nf))
     fi
     if [ "$rc" -eq 0 ]; then
-        [[ $name == e2e/* ]] && p=$((p + 1))
+        # e2e scripts and the fuzz layer count as one test each (the fuzz
+        # layer's own "N passed, M failed" counts calls).
+        [[ $name == e2e/* || $name == fuzz ]] && p=$((p + 1))
         echo "layer $name: ok"
     else
         failures+=("$name"); echo "layer $name: FAILED"
@@ -54,6 +58,7 @@ layer pg_test pgrx_test
 # pg_test installed a test build; the SQL layers run against a plain build.
 layer install cargo pgrx install --pg-config "$PG_CONFIG"
 layer regress tests/regress/run.sh
+layer fuzz tests/fuzz/run.sh
 for t in tests/e2e/*.sh; do
     layer "e2e/$(basename "$t" .sh)" "$t"
 done

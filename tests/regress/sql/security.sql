@@ -4,8 +4,8 @@
 \set SHOW_CONTEXT never
 -- Roles are cluster-wide: named after this database, so that runs in other
 -- databases of the cluster never meet them.
-SELECT current_database() || '_mallory' AS mallory, current_database() || '_alice' AS alice,
-       current_database() || '_bob' AS bob \gset
+SELECT current_database() AS regress_db, current_database() || '_mallory' AS mallory,
+       current_database() || '_alice' AS alice, current_database() || '_bob' AS bob \gset
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS :"mallory", :"alice", :"bob";
 RESET client_min_messages;
@@ -71,8 +71,10 @@ SET client_min_messages = warning;
 SELECT profiles FROM persona.refresh_profiles('mal');
 RESET client_min_messages;
 SELECT count(*) AS recommended FROM persona.recommend(1, 3, 'mal');
+SET client_min_messages = warning;
 SELECT users FROM persona.recommend_all(3, 'mal');
 SELECT method FROM persona.evaluate_recommendations('mal', 3);
+RESET client_min_messages;
 SELECT length(persona.report('mal')) > 0 AS report_made;
 SELECT pg_temp.try($$SELECT persona.refresh_profiles('mal_g')$$) AS refresh_that_resets_role;
 SELECT pg_temp.try($$SELECT persona.refresh_profiles('mal_h')$$) AS refresh_that_makes_a_temp_table;
@@ -209,7 +211,7 @@ CREATE EXTENSION persona;
 \c regress_persona_ascii
 \set SHOW_CONTEXT never
 CREATE EXTENSION persona;
-\c persona_regress
+\c :regress_db
 DROP DATABASE regress_persona_latin1;
 DROP DATABASE regress_persona_ascii;
 
