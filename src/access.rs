@@ -14,6 +14,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use crate::errors::{check_model_name, raise, raise_spi_error};
+use crate::jsonb::JsonbText;
 
 /// The four kinds of model persona stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +209,7 @@ pub fn as_owner<R>(owner: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 /// so this gives nobody more rights than they have; persona's PL/pgSQL
 /// functions use it to read the sources a model's owner stored.
 #[pg_extern(volatile, parallel_unsafe, name = "_as_owner")]
-fn as_owner_sql(owner: pg_sys::Oid, query: &str, args: default!(Vec<Option<String>>, "'{}'")) -> Option<pgrx::JsonB> {
+fn as_owner_sql(owner: pg_sys::Oid, query: &str, args: default!(Vec<Option<String>>, "'{}'")) -> Option<JsonbText> {
     as_owner(owner, || {
         Spi::connect_mut(|client| {
             let args: Vec<pgrx::datum::DatumWithOid> = args.iter().map(|a| a.clone().into()).collect();
@@ -219,9 +220,11 @@ fn as_owner_sql(owner: pg_sys::Oid, query: &str, args: default!(Vec<Option<Strin
                 if processed == 0 {
                     return None;
                 }
-                table.first().get_one::<pgrx::JsonB>().unwrap_or_else(|e| raise_spi_error("read the model's source", e))
+                // Passed on as jsonb text, never parsed: pgrx's JsonB
+                // panicked (XX000) on a deeply nested value (src/jsonb.rs).
+                table.first().get_one::<JsonbText>().unwrap_or_else(|e| raise_spi_error("read the model's source", e))
             } else {
-                Some(pgrx::JsonB(serde_json::json!(processed)))
+                Some(JsonbText::from_value(&serde_json::json!(processed)))
             }
         })
     })

@@ -3,11 +3,12 @@
 //! panics (XX000, "failed to parse a jsonb value") on jsonb that Postgres
 //! accepts but serde_json does not: nesting deeper than serde's recursion
 //! limit of 128, or numbers beyond f64 such as 1e400. Here the parse error
-//! becomes a 22023 naming the argument.
+//! becomes a 22023 naming the argument, and a value only passed on (read
+//! from a query, returned) is never parsed at all.
 
 use core::ffi::CStr;
 
-use pgrx::callconv::{Arg, ArgAbi};
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::nullable::Nullable;
 use pgrx::prelude::*;
 use pgrx::{direct_function_call, PgSqlErrorCode};
@@ -18,6 +19,11 @@ use crate::errors::raise;
 pub struct JsonbText(String);
 
 impl JsonbText {
+    /// The jsonb of a value persona made (serialising has no depth limit).
+    pub fn from_value(v: &serde_json::Value) -> JsonbText {
+        JsonbText(v.to_string())
+    }
+
     /// The value, or 22023 naming `what` (`argument "options"`) when
     /// serde_json cannot hold it.
     pub fn parse(&self, what: &str) -> serde_json::Value {
@@ -79,6 +85,17 @@ unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
 
     unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
         unsafe { arg.unbox_arg_using_from_datum::<JsonbText>() }.into()
+    }
+}
+
+// SAFETY: returned through IntoDatum above, as pgrx does for its own JsonB.
+unsafe impl BoxRet for JsonbText {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+        match self.into_datum() {
+            // SAFETY: a jsonb datum made by jsonb_in for this call.
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+            None => fcinfo.return_null(),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ sql() { "${PSQL[@]}" -d "$DB" -At "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 sql -c "CREATE EXTENSION persona" \
     -c "CREATE TABLE v AS SELECT i AS id, ARRAY(SELECT (sin(i * 0.37 + d) * 3 + (i % 7))::real FROM generate_series(1, 16) d) AS v
-        FROM generate_series(1, 20000) i"
+        FROM generate_series(1, 60000) i"
 
 pids=()
 for s in 1 2 3; do
@@ -32,6 +32,6 @@ done
 versions=$(sort -n "$PERSONA_STATE"/e2e_concurrent_{1,2,3}.out | tr '\n' ' ')
 [ "$versions" = "1 2 3 " ] || fail "versions made: $versions (want 1 2 3)"
 [ "$(sql -c "SELECT count(*) FROM persona.kmeans_models WHERE name = 'same'")" = 3 ] || fail "not three versions stored"
-[ "$(sql -c "SELECT count(*) FROM persona.segment_members WHERE model = 'same'")" = 20000 ] || fail "current version's members"
+[ "$(sql -c "SELECT count(*) FROM persona.segment_members WHERE model = 'same'")" = 60000 ] || fail "current version's members"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB"
 echo "e2e concurrent_train: ok (versions $versions)"

@@ -8,9 +8,11 @@ one argument replaced: by NULL, and by each hostile value of its type (empty,
 NaN, huge and multi-dimensional arrays; quotes, 10,000 characters, non-ASCII
 and empty names; sources that divide by zero, name a catalog, are cut short,
 inject or do not exist; extreme numbers; deeply nested and invalid jsonb);
-then a few random combinations (fixed seed). Functions and aggregates run in
-a transaction that is rolled back, so every call sees the same database;
-procedures run with CALL outside one (they may COMMIT).
+then random combinations (fixed seed); then the base call and a NULL in each
+position again as --role, a role with no rights on the models. Functions and
+aggregates (called as aggregates over two rows) run in a transaction that is
+rolled back, so every call sees the same database; procedures run with CALL
+outside one (they may COMMIT).
 
 A call fails on SQLSTATE XX000 (an internal error: a Rust panic or elog),
 a lost connection or a crash in the server log, and on 57014 or a wall time
@@ -18,7 +20,7 @@ over the limit unless it was asked to sleep (those get a 1 s statement_timeout
 and must be cancelled by it). Everything else, an ERROR with a real SQLSTATE
 or a result, passes. Ends with the line "N passed, M failed" (calls).
 
-Usage: fuzz.py --dsn DSN --server-log FILE [--seed 11] [--combos 30] [--limit 10]
+Usage: fuzz.py --dsn DSN --server-log FILE [--seed 11] [--combos 30] [--limit 10] [--role R]
 """
 import argparse
 import random
@@ -70,8 +72,8 @@ VALID = {
     "behaviour_vec": "'{1,0}'", "text_vec": "'{0,1}'", "text_weight": "0.5", "behaviour_dim": "2", "text_dim": "2",
     "names": "'{fuzz_tmp}'", "o": "(SELECT options FROM persona.profile_definitions WHERE name = 'fuzz_small')",
     "p_as_of": "now()", "fit": "true", "changed": "false", "owner": "10", "p_owner": q("postgres"),
-    "query": q("SELECT to_jsonb(count(*)) FROM shop_events"), "p_query": q("SELECT to_jsonb(count(*)) FROM shop_events"), ("embed", "model"): None, ("embed_batch", "model"): None,
-    ("embed_column", "model"): None,
+    "query": q("SELECT to_jsonb(count(*)) FROM shop_events"), "p_query": q("SELECT to_jsonb(count(*)) FROM shop_events"),
+    ("embed", "model"): None, ("embed_batch", "model"): None, ("embed_column", "model"): None,
     "kind": q("profiles"), "p_kind": q("profiles"), "p_what": q("read it"), "what": q("read it"),
 }
 # Pairs of arguments of which a call gives one (the base call gives the second).
@@ -84,7 +86,8 @@ MODELS = {"bgnbd_model": "ROW(0.5, 2, 0.8, 2.5, -100, 100)", "gamma_gamma_model"
 TEXT = ["''", "' '", q("it's"), q('"quoted"'), "repeat('x', 10000)", q("café crème, très joli"), q("日本語"),
         q("a\tb\nc"), q("(SELECT 1/0)"), q("no_such_table")]
 SOURCES = TEXT + [q("pg_class"), q("(SELECT"), q("; DROP TABLE x"), q("shop_events; DROP TABLE shop_items"),
-                  q("persona.models"), q("((SELECT 1))"), q("(SELECT * FROM shop_events) s, pg_class"), q("\\"), q("NULL")]
+                  q("persona.models"), q("((SELECT 1))"), q("(SELECT * FROM shop_events) s, pg_class"), q("\\"), q("NULL"),
+                  q("SELECT (repeat('[', 200) || repeat(']', 200))::jsonb"), q("(SELECT '{\"a\": 1e400}'::jsonb AS j)")]
 SQL_ARGS = {"source", "events", "items", "users", "texts", "user_vectors", "item_vectors", "filter", "query"}
 SLEEP = {"filter": q("pg_sleep(30) IS NOT NULL"), None: q("(SELECT e.* FROM shop_events e, pg_sleep(30) z)")}
 FILTERS = [q("1/0 = 1"), q("true) OR (true"), q("no_such_column > 1"), q(")"), q("price > 'abc'"), q("true; DROP TABLE x")]

@@ -146,6 +146,21 @@ fn strip_tags(s: &str, tick: &mut Ticker<'_>) -> String {
     out
 }
 
+/// The character an HTML entity's name (between `&` and `;`) stands for.
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some(' '),
+        _ if name.starts_with("#x") || name.starts_with("#X") => u32::from_str_radix(&name[2..], 16).ok().and_then(char::from_u32),
+        _ if name.starts_with('#') => name[1..].parse().ok().and_then(char::from_u32),
+        _ => None,
+    }
+}
+
 /// Decodes `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&#39;`, `&nbsp;` and numeric entities.
 fn decode_entities(s: &str, tick: &mut Ticker<'_>) -> String {
     /// An entity's `;` is at most this many bytes after its `&`.
@@ -163,21 +178,7 @@ fn decode_entities(s: &str, tick: &mut Ticker<'_>) -> String {
         let window = &after.as_bytes()[..after.len().min(LONGEST + 1)];
         let end = window.iter().position(|&b| b == b';');
         let decoded = end.and_then(|e| {
-            let name = &after[1..e];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some(' '),
-                _ if name.starts_with("#x") || name.starts_with("#X") => {
-                    u32::from_str_radix(&name[2..], 16).ok().and_then(char::from_u32)
-                }
-                _ if name.starts_with('#') => name[1..].parse().ok().and_then(char::from_u32),
-                _ => None,
-            };
-            c.map(|c| (c, e))
+            entity(&after[1..e]).map(|c| (c, e))
         });
         match decoded {
             Some((c, e)) => {
@@ -327,21 +328,7 @@ mod tests {
             let after = &rest[start..];
             let end = after.find(';').filter(|&e| e <= 10);
             let decoded = end.and_then(|e| {
-                let name = &after[1..e];
-                let c = match name {
-                    "amp" => Some('&'),
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "quot" => Some('"'),
-                    "apos" => Some('\''),
-                    "nbsp" => Some(' '),
-                    _ if name.starts_with("#x") || name.starts_with("#X") => {
-                        u32::from_str_radix(&name[2..], 16).ok().and_then(char::from_u32)
-                    }
-                    _ if name.starts_with('#') => name[1..].parse().ok().and_then(char::from_u32),
-                    _ => None,
-                };
-                c.map(|c| (c, e))
+                crate::entity(&after[1..e]).map(|c| (c, e))
             });
             match decoded {
                 Some((c, e)) => {

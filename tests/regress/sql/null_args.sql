@@ -148,3 +148,7 @@ SELECT persona._use_model(NULL, 'm', 'read it');
 \echo :LAST_ERROR_SQLSTATE
 SELECT persona._use_model('kmeans', 'm', NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- jsonb a query returns is passed on as it is, never parsed by serde (was
+-- XX000 for nesting over 128 levels or a number beyond float8).
+SELECT length(persona._as_owner(10, $$SELECT (repeat('[', 200) || repeat(']', 200))::jsonb$$)::text) AS deep;
+SELECT persona._as_owner(10, $$SELECT '{"a": 1e400}'::jsonb$$)->>'a' = '1' || repeat('0', 400) AS exact;
