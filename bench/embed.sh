@@ -4,7 +4,11 @@
 #
 #   bench/embed.sh [N_TEXTS] [RUNS]      (defaults: 2000 texts, 3 runs; medians reported)
 #
-# Texts: the first N real reviews of data/womens_clothing_reviews.csv.gz.
+# Two sets of N real texts from data/womens_clothing_reviews.csv.gz: review
+# bodies (mean about 310 characters) and review titles (2 to 6 words, the
+# length of a search query). For each: persona per row (one embed() call per
+# row), embed_batch and embed_column against sentence-transformers batched
+# (batch 32) and one text at a time.
 # Needs a release install (`make install`; `make bench` does it) and, for the
 # peer, a Python venv with sentence-transformers at $PERSONA_PYREF (created here
 # if missing: it downloads PyTorch from PyPI, several GB).
@@ -16,6 +20,7 @@ N=${1:-2000}; RUNS=${2:-3}
 PORT=${PERSONA_BENCH_PORT:-55497}
 DB=persona_bench
 PYREF=${PERSONA_PYREF:-/opt/persona-pyref}
+MODEL=${PERSONA_BENCH_MODEL:-all-MiniLM-L6-v2}
 MODEL_DIR=$("$PG_CONFIG" --sharedir)/persona/models/all-MiniLM-L6-v2
 
 if [ ! -x "$PYREF/bin/python" ] || ! "$PYREF/bin/python" -c "import sentence_transformers" 2>/dev/null; then
@@ -32,63 +37,78 @@ CREATE EXTENSION persona;
 CREATE TEMP TABLE csv (row_id int, item_id int, age int, title text, body text, rating int,
                        recommended int, feedback int, division text, department text, class text);
 \copy csv FROM PROGRAM 'gzip -dc data/womens_clothing_reviews.csv.gz' WITH (FORMAT csv, HEADER true)
-CREATE TABLE texts AS SELECT row_number() OVER (ORDER BY row_id) AS id, body FROM csv WHERE body IS NOT NULL ORDER BY row_id LIMIT :n;
+CREATE TABLE reviews AS SELECT row_number() OVER (ORDER BY row_id) AS id, body FROM csv WHERE body IS NOT NULL ORDER BY row_id LIMIT :n;
+CREATE TABLE titles AS SELECT row_number() OVER (ORDER BY row_id) AS id, title AS body FROM csv WHERE title IS NOT NULL ORDER BY row_id LIMIT :n;
 SQL
-texts_file=$(mktemp)
-"${PSQL[@]}" -d "$DB" -At -c "SELECT replace(body, E'\n', '\n') FROM texts ORDER BY id" >"$texts_file"
-tokens=$("${PSQL[@]}" -d "$DB" -At -c "SELECT round(avg(length(body))) FROM texts")
 
 # One psql session per measurement; each prints sentences/s. The model is loaded
 # (and its RSS measured) before the clock starts.
 measure() {
     local stmt=$1
     "${PSQL[@]}" -d "$DB" -At <<SQL
-SELECT persona.embed('warm up') IS NOT NULL AS warm \gset
+SELECT persona.embed('warm up', '$MODEL') IS NOT NULL AS warm \gset
 SELECT clock_timestamp() AS t0 \gset
 $stmt
 SELECT round(($N / extract(epoch FROM clock_timestamp() - :'t0'::timestamptz))::numeric, 1);
 SQL
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-declare -A rate
-for kind in per_row batched embed_column; do
-    results=()
-    for ((r = 1; r <= RUNS; r++)); do
-        case $kind in
-        per_row) stmt="SELECT count(persona.embed(body)) FROM texts \\g /dev/null" ;;
-        batched) stmt="SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM texts ORDER BY id)) \\g /dev/null" ;;
-        embed_column) stmt="ALTER TABLE texts DROP COLUMN IF EXISTS v; ALTER TABLE texts ADD COLUMN v real[];
+declare -A rate chars
+for set in reviews titles; do
+    chars[$set]=$("${PSQL[@]}" -d "$DB" -At -c "SELECT round(avg(length(body))) FROM $set")
+    for kind in per_row batched embed_column; do
+        results=()
+        for ((r = 1; r <= RUNS; r++)); do
+            case $kind in
+            per_row) stmt="SELECT count(persona.embed(body, '$MODEL')) FROM $set \\g /dev/null" ;;
+            batched) stmt="SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM $set ORDER BY id), '$MODEL') \\g /dev/null" ;;
+            embed_column) stmt="ALTER TABLE $set DROP COLUMN IF EXISTS v; ALTER TABLE $set ADD COLUMN v real[];
 SET client_min_messages = warning;
-CALL persona.embed_column('texts', 'body', 'v');" ;;
-        esac
-        results+=("$(measure "$stmt" | tail -1)")
+CALL persona.embed_column('$set', 'body', 'v', '$MODEL');" ;;
+            esac
+            results+=("$(measure "$stmt" | tail -1)")
+        done
+        rate[$set.$kind]=$(printf '%s\n' "${results[@]}" | median)
+        log "$set $kind: ${results[*]} sentences/s"
     done
-    rate[$kind]=$(printf '%s\n' "${results[@]}" | median)
-    log "$kind: ${results[*]} sentences/s"
+
+    log "peer on $set: sentence-transformers (PyTorch, CPU)"
+    texts_file=$(mktemp)
+    "${PSQL[@]}" -d "$DB" -At -c "SELECT replace(body, E'\n', '\n') FROM $set ORDER BY id" >"$texts_file"
+    peer=$("$PYREF/bin/python" bench/embed_pytorch.py "$MODEL_DIR" "$texts_file" "$RUNS" 2>/dev/null)
+    rm -f "$texts_file"
+    rate[$set.pt_batched]=$(echo "$peer" | awk '/^batched/ { print $2 }')
+    rate[$set.pt_single]=$(echo "$peer" | awk '/^one_at_a_time/ { print $2 }')
+    threads=$(echo "$peer" | awk '/^threads/ { print $2 }')
 done
 
-rss=$("${PSQL[@]}" -d "$DB" -At <<'SQL'
+rss=$("${PSQL[@]}" -d "$DB" -At <<SQL
 SELECT pg_backend_pid() AS pid \gset
 \setenv BACKEND_PID :pid
-\! grep VmRSS /proc/$BACKEND_PID/status | awk '{ print "before " $2 }'
-SELECT persona.embed('load the model') IS NOT NULL AS loaded \gset
-\! grep VmRSS /proc/$BACKEND_PID/status | awk '{ print "after " $2 }'
+\! grep VmRSS /proc/\$BACKEND_PID/status | awk '{ print "before " \$2 }'
+SELECT persona.embed('load the model', '$MODEL') IS NOT NULL AS loaded \gset
+\! grep VmRSS /proc/\$BACKEND_PID/status | awk '{ print "after " \$2 }'
 SQL
 )
 rss_before=$(echo "$rss" | awk '/before/ { print $2 }'); rss_after=$(echo "$rss" | awk '/after/ { print $2 }')
 
-log "peer: sentence-transformers (PyTorch, CPU)"
-peer=$("$PYREF/bin/python" bench/embed_pytorch.py "$MODEL_DIR" "$texts_file" "$RUNS" 2>/dev/null | awk '/^pytorch/ { print $2, $4 }')
-rm -f "$texts_file"
-pt=${peer%% *}
-
 echo
-echo "persona embedding benchmark: $N real reviews (mean $tokens characters), $RUNS runs, medians"
-echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); persona.threads=0 (all cores), batch_size=32; peer ${peer#* }"
-printf '%-32s %12s %14s\n' "path" "sentences/s" "x PyTorch"
-for kind in per_row batched embed_column; do
-    printf '%-32s %12s %14s\n' "persona $kind" "${rate[$kind]}" "$(awk -v a="${rate[$kind]}" -v b="$pt" 'BEGIN { printf "%.2f", a / b }')"
+echo "persona embedding benchmark: model $MODEL, $N texts per set, $RUNS runs, medians"
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); persona.threads=0 (all cores), batch_size=32; PyTorch threads=$threads"
+for set in reviews titles; do
+    pt=${rate[$set.pt_batched]}; single=${rate[$set.pt_single]}
+    echo
+    echo "$set (mean ${chars[$set]} characters)"
+    printf '  %-40s %12s %12s %14s\n' "path" "sentences/s" "x PyTorch" "x own batched"
+    for kind in per_row batched embed_column; do
+        printf '  %-40s %12s %12s %14s\n' "persona $kind" "${rate[$set.$kind]}" "$(ratio "${rate[$set.$kind]}" "$pt")" \
+            "$(ratio "${rate[$set.$kind]}" "${rate[$set.batched]}")"
+    done
+    printf '  %-40s %12s %12s\n' "sentence-transformers batch 32" "$pt" "1.00"
+    printf '  %-40s %12s %12s\n' "sentence-transformers one at a time" "$single" "$(ratio "$single" "$pt")"
+    echo "  persona per_row against sentence-transformers one at a time: $(ratio "${rate[$set.per_row]}" "$single")x"
 done
-printf '%-32s %12s %14s\n' "sentence-transformers (PyTorch)" "$pt" "1.00"
+echo
 echo "backend RSS: $((rss_before / 1024)) MB before the model loads, $((rss_after / 1024)) MB after"

@@ -22,13 +22,18 @@ CREATE TABLE persona.models (
     dimension     integer NOT NULL CHECK (dimension > 0),
     max_tokens    integer NOT NULL CHECK (max_tokens > 0),
     builtin       boolean NOT NULL DEFAULT false,
+    -- How the transformer's weights are held: 'fp32' is exact; 'int8'
+    -- quantises them at load (faster, close to but not equal to fp32).
+    weights       text NOT NULL DEFAULT 'fp32' CHECK (weights IN ('fp32', 'int8')),
     registered_at timestamptz NOT NULL DEFAULT now(),
     registered_by name NOT NULL DEFAULT current_user
 );
 
--- The model the set-up command installs under the share directory.
-INSERT INTO persona.models (name, path, dimension, max_tokens, builtin)
-VALUES ('all-MiniLM-L6-v2', '$sharedir/persona/models/all-MiniLM-L6-v2', 384, 256, true);
+-- The model the set-up command installs under the share directory, exact
+-- (the default) and, opt-in, with int8 weights.
+INSERT INTO persona.models (name, path, dimension, max_tokens, builtin, weights)
+VALUES ('all-MiniLM-L6-v2', '$sharedir/persona/models/all-MiniLM-L6-v2', 384, 256, true, 'fp32'),
+       ('all-MiniLM-L6-v2-int8', '$sharedir/persona/models/all-MiniLM-L6-v2', 384, 256, true, 'int8');
 
 -- Models a user registered survive pg_dump; the shipped row is recreated by CREATE EXTENSION.
 SELECT pg_catalog.pg_extension_config_dump('persona.models', 'WHERE NOT builtin');

@@ -4,7 +4,7 @@ COMMENT ON SCHEMA persona IS
   'persona: user profiles, segments and recommendations computed inside the database.';
 
 COMMENT ON TABLE persona.models IS
-  'Registered sentence-embedding models: name, output dimension, token limit (longer text is truncated) and server directory ($sharedir = pg_config --sharedir). Written by persona.register_model().';
+  'Registered sentence-embedding models: name, output dimension, token limit (longer text is truncated), server directory ($sharedir = pg_config --sharedir) and weights (fp32 exact; int8 quantised at load, faster and approximate). Written by persona.register_model().';
 COMMENT ON COLUMN persona.models.name IS 'Name used in the model argument of persona.embed() and in persona.default_model.';
 COMMENT ON COLUMN persona.models.path IS 'Directory on the database server with config.json, tokenizer.json and model.safetensors.';
 COMMENT ON COLUMN persona.models.dimension IS 'Length of the real[] vectors the model returns.';
@@ -19,8 +19,8 @@ COMMENT ON FUNCTION persona.embed_batch(text[], text) IS
   'Sentence embeddings of an array of texts: one row (ord, embedding) per element, in input order; NULL elements give NULL. Batches by length and checks for cancel between batches.';
 COMMENT ON PROCEDURE persona.embed_column(regclass, name, name, text, integer) IS
   'Fills the NULL embeddings of a real[] column from a text column, one transaction per batch_size rows (default 256); CALL it again to resume a cancelled run. Reports progress with NOTICEs.';
-COMMENT ON FUNCTION persona.register_model(text, text, boolean) IS
-  'Superuser only: registers a sentence-transformers BERT model directory on the server (loaded and checked first). replace => true re-points an existing name.';
+COMMENT ON FUNCTION persona.register_model(text, text, boolean, text) IS
+  'Superuser only: registers a sentence-transformers BERT model directory on the server (loaded and checked first). replace => true re-points an existing name; weights => ''int8'' quantises the transformer at load (faster, approximate; default ''fp32'', exact).';
 COMMENT ON FUNCTION persona.cosine_similarity(real[], real[]) IS
   'Cosine similarity of two vectors of equal dimension, in [-1, 1]; NaN when one is all zeros. Vectors are one-dimensional arrays (a matrix is an ERROR, 22000).';
 COMMENT ON FUNCTION persona.inner_product(real[], real[]) IS

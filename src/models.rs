@@ -11,7 +11,7 @@ use std::ffi::CStr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use persona_embed::SentenceEncoder;
+use persona_embed::{SentenceEncoder, WeightFormat};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
@@ -24,7 +24,7 @@ use crate::runtime::run_on_pool;
 const SHAREDIR_PREFIX: &str = "$sharedir";
 
 thread_local! {
-    static LOADED: RefCell<HashMap<String, (PathBuf, Arc<SentenceEncoder>)>> = RefCell::new(HashMap::new());
+    static LOADED: RefCell<HashMap<String, (PathBuf, WeightFormat, Arc<SentenceEncoder>)>> = RefCell::new(HashMap::new());
 }
 
 fn share_dir() -> String {
@@ -45,16 +45,30 @@ pub fn resolve_path(path: &str) -> PathBuf {
     }
 }
 
-/// The registry path of a model, or 42704 when no such model is registered.
-fn registered_path(name: &str) -> String {
-    // The scalar subquery always returns one row: NULL when the name is unknown.
-    let found = Spi::get_one_with_args::<String>(
-        "SELECT (SELECT path FROM persona.models WHERE name = $1)",
+fn weight_format(weights: &str) -> WeightFormat {
+    match weights {
+        "fp32" => WeightFormat::Fp32,
+        "int8" => WeightFormat::Int8,
+        other => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("weights \"{other}\" is not one of fp32, int8"),
+            None,
+            Some("fp32 is exact; int8 quantises the model at load."),
+        ),
+    }
+}
+
+/// The registry path and weight format of a model, or 42704 when no such
+/// model is registered.
+fn registered(name: &str) -> (String, WeightFormat) {
+    // The scalar subqueries always return one row: NULLs when the name is unknown.
+    let found = Spi::get_two_with_args::<String, String>(
+        "SELECT (SELECT path FROM persona.models WHERE name = $1), (SELECT weights FROM persona.models WHERE name = $1)",
         &[name.into()],
     );
     match found {
-        Ok(Some(path)) => path,
-        Ok(None) => raise(
+        Ok((Some(path), Some(weights))) => (path, weight_format(&weights)),
+        Ok(_) => raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("model \"{name}\" does not exist"),
             None,
@@ -69,15 +83,15 @@ fn registered_path(name: &str) -> String {
     }
 }
 
-fn load(name: &str, dir: PathBuf) -> Arc<SentenceEncoder> {
+fn load(name: &str, dir: PathBuf, format: WeightFormat) -> Arc<SentenceEncoder> {
     let loaded = {
         let dir = dir.clone();
-        run_on_pool(move || SentenceEncoder::load(&dir))
+        run_on_pool(move || SentenceEncoder::load_with(&dir, format))
     };
     match loaded {
         Ok(encoder) => {
             let encoder = Arc::new(encoder);
-            LOADED.with(|m| m.borrow_mut().insert(name.to_owned(), (dir, encoder.clone())));
+            LOADED.with(|m| m.borrow_mut().insert(name.to_owned(), (dir, format, encoder.clone())));
             encoder
         }
         Err(e) => raise_model_error(name, e),
@@ -88,11 +102,12 @@ fn load(name: &str, dir: PathBuf) -> Arc<SentenceEncoder> {
 /// into this backend if needed.
 pub fn encoder(name: Option<&str>) -> (String, Arc<SentenceEncoder>) {
     let name = name.map(str::to_owned).unwrap_or_else(crate::gucs::default_model);
-    let dir = resolve_path(&registered_path(&name));
+    let (path, format) = registered(&name);
+    let dir = resolve_path(&path);
     let cached = LOADED.with(|m| {
-        m.borrow().get(&name).and_then(|(path, enc)| (*path == dir).then(|| enc.clone()))
+        m.borrow().get(&name).and_then(|(p, f, enc)| (*p == dir && *f == format).then(|| enc.clone()))
     });
-    let encoder = cached.unwrap_or_else(|| load(&name, dir));
+    let encoder = cached.unwrap_or_else(|| load(&name, dir, format));
     (name, encoder)
 }
 
@@ -104,9 +119,10 @@ fn register_model(
     name: Option<&str>,
     path: Option<&str>,
     replace: default!(Option<bool>, false),
+    weights: default!(Option<&str>, "'fp32'"),
 ) -> TableIterator<'static, (name!(name, String), name!(dimension, i32), name!(max_tokens, i32), name!(path, String))>
 {
-    required!(name, path, replace);
+    required!(name, path, replace, weights);
     // SAFETY: superuser() only reads the current user's catalog entry.
     if !unsafe { pg_sys::superuser() } {
         raise(
@@ -138,15 +154,17 @@ fn register_model(
         );
     }
     // Load before writing the row: a directory that does not load is never registered.
-    let encoder = load(name, resolve_path(path));
+    let format = weight_format(weights);
+    let encoder = load(name, resolve_path(path), format);
     let info = encoder.info().clone();
     let dimension = info.dimension as i32;
     let max_tokens = info.max_tokens as i32;
     let written = Spi::run_with_args(
-        "INSERT INTO persona.models (name, path, dimension, max_tokens) VALUES ($1, $2, $3, $4)
+        "INSERT INTO persona.models (name, path, dimension, max_tokens, weights) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, dimension = EXCLUDED.dimension,
-             max_tokens = EXCLUDED.max_tokens, registered_at = now(), registered_by = current_user",
-        &[name.into(), path.into(), dimension.into(), max_tokens.into()],
+             max_tokens = EXCLUDED.max_tokens, weights = EXCLUDED.weights, registered_at = now(),
+             registered_by = current_user",
+        &[name.into(), path.into(), dimension.into(), max_tokens.into(), weights.into()],
     );
     if let Err(e) = written {
         raise(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "could not write persona.models".to_owned(), Some(e.to_string()), None);

@@ -1,11 +1,9 @@
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::batching::{plan_batches, MAX_BATCH_TOKENS};
+use crate::bert::{Bert, BertConfig, WeightFormat};
 use crate::error::ModelError;
 
 /// Bytes of input looked at per allowed token. Text beyond
@@ -42,10 +40,9 @@ impl TokenizedText {
 
 /// A loaded sentence-transformers model: tokenizer plus BERT weights.
 pub struct SentenceEncoder {
-    bert: BertModel,
+    bert: Bert,
     tokenizer: Tokenizer,
     info: ModelInfo,
-    device: Device,
 }
 
 fn required_file(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
@@ -64,9 +61,14 @@ fn read_json(path: &Path) -> Result<serde_json::Value, ModelError> {
 }
 
 impl SentenceEncoder {
-    /// Loads a model directory. Every file is read and checked here, so a
-    /// corrupt directory fails at load time with the file named, never later.
+    /// Loads a model directory, exact. Every file is read and checked here,
+    /// so a corrupt directory fails at load time with the file named, never later.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        Self::load_with(dir, WeightFormat::Fp32)
+    }
+
+    /// Loads a model directory with its dense layers in `format`.
+    pub fn load_with(dir: &Path, format: WeightFormat) -> Result<Self, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::NotFound { path: dir.to_owned() });
         }
@@ -111,18 +113,14 @@ impl SentenceEncoder {
             }))
             .map_err(|e| ModelError::Corrupt { path: tokenizer_path.clone(), reason: e.to_string() })?;
 
-        let device = Device::Cpu;
         let bytes = std::fs::read(&weights_path)
             .map_err(|e| ModelError::Corrupt { path: weights_path.clone(), reason: e.to_string() })?;
-        let weights_error = |e: candle_core::Error| ModelError::Corrupt {
-            path: weights_path.clone(),
-            reason: e.to_string(),
-        };
-        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &device).map_err(weights_error)?;
-        let bert = BertModel::load(vb, &config).map_err(weights_error)?;
+        let dimension = config.hidden_size;
+        let bert = Bert::load(config, &bytes, format).map_err(|reason| ModelError::Corrupt { path: weights_path.clone(), reason })?;
+        drop(bytes);
 
-        let info = ModelInfo { dimension: config.hidden_size, max_tokens };
-        Ok(Self { bert, tokenizer, info, device })
+        let info = ModelInfo { dimension, max_tokens };
+        Ok(Self { bert, tokenizer, info })
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -140,36 +138,30 @@ impl SentenceEncoder {
         Ok(TokenizedText { ids: encoding.get_ids().to_vec(), type_ids: encoding.get_type_ids().to_vec() })
     }
 
-    /// Runs one forward pass over a batch, padded to its longest member.
+    /// Runs one forward pass over a batch (the texts end to end, unpadded).
     /// Returns one L2-normalised vector per input, in input order.
     pub fn encode_batch(&self, batch: &[&TokenizedText]) -> Result<Vec<Vec<f32>>, ModelError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let width = batch.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
-        let rows = batch.len();
-        let mut ids = vec![0u32; rows * width];
-        let mut type_ids = vec![0u32; rows * width];
-        let mut mask = vec![0u32; rows * width];
-        for (r, t) in batch.iter().enumerate() {
-            let row = r * width;
-            ids[row..row + t.len()].copy_from_slice(&t.ids);
-            type_ids[row..row + t.len()].copy_from_slice(&t.type_ids);
-            mask[row..row + t.len()].fill(1);
-        }
-        let ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
-        let type_ids = Tensor::from_vec(type_ids, (rows, width), &self.device)?;
-        let mask = Tensor::from_vec(mask, (rows, width), &self.device)?;
-
-        let hidden = self.bert.forward(&ids, &type_ids, Some(&mask))?; // (rows, width, dim)
-        // Mean over real tokens only: padding must not dilute the average.
-        let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (rows, width, 1)
-        let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?; // (rows, dim)
-        let counts = mask_f.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (rows, 1)
-        let pooled = summed.broadcast_div(&counts)?;
-        let mut vectors: Vec<Vec<f32>> = pooled.to_vec2()?;
-        for v in &mut vectors {
-            persona_linalg::l2_normalize(v);
+        let texts: Vec<(&[u32], &[u32])> = batch.iter().map(|t| (&t.ids[..], &t.type_ids[..])).collect();
+        let hidden = self.bert.forward(&texts).map_err(ModelError::Inference)?;
+        let h = self.info.dimension;
+        let mut row = 0;
+        let mut vectors = Vec::with_capacity(batch.len());
+        for t in batch {
+            // Mean over the text's own tokens, as sentence-transformers' mean pooling.
+            let mut v = vec![0f32; h];
+            for r in row..row + t.len() {
+                for (acc, x) in v.iter_mut().zip(&hidden[r * h..(r + 1) * h]) {
+                    *acc += x;
+                }
+            }
+            let n = t.len().max(1) as f32;
+            v.iter_mut().for_each(|x| *x /= n);
+            persona_linalg::l2_normalize(&mut v);
+            vectors.push(v);
+            row += t.len();
         }
         Ok(vectors)
     }

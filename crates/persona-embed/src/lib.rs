@@ -13,9 +13,13 @@
 //! whose threads were started with signals blocked.
 
 mod batching;
+mod bert;
 mod encoder;
 mod error;
+mod int8;
+pub mod kernels;
 
 pub use batching::{plan_batches, MAX_BATCH_TOKENS};
+pub use bert::{Bert, BertConfig, WeightFormat};
 pub use encoder::{ModelInfo, SentenceEncoder, TokenizedText};
 pub use error::ModelError;

@@ -111,3 +111,41 @@ fn missing_and_corrupt_directories_are_reported_by_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The kernels' portable path (what a CPU without AVX2 or AVX-512 runs) is as
+/// exact as the vectorised ones. Other tests in this file may run on it
+/// meanwhile; they are exact either way.
+#[test]
+fn portable_fallback_matches_pytorch() {
+    let Some(enc) = encoder() else { return };
+    let r = reference();
+    let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
+    persona_embed::kernels::force_portable(true);
+    assert_eq!(persona_embed::kernels::level(), persona_embed::kernels::Level::Portable);
+    let got = enc.embed(&texts, 16).unwrap();
+    persona_embed::kernels::force_portable(false);
+    for ((text, g), want) in texts.iter().zip(&got).zip(&r.vectors) {
+        assert_close(&format!("portable {:.40?}", text), g, want);
+    }
+}
+
+/// The opt-in int8 model: close to, not equal to, the exact vectors. The
+/// figures are printed (cargo test -- --nocapture) for the README.
+#[test]
+fn int8_weights_stay_close_to_pytorch() {
+    let Some(dir) = std::env::var_os("PERSONA_MODEL_DIR") else { return };
+    let enc = SentenceEncoder::load_with(&PathBuf::from(dir), persona_embed::WeightFormat::Int8).unwrap();
+    let r = reference();
+    let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
+    let cosines: Vec<f64> = enc
+        .embed(&texts, 16)
+        .unwrap()
+        .iter()
+        .zip(&r.vectors)
+        .map(|(g, w)| persona_linalg::cosine_similarity(g, w).unwrap())
+        .collect();
+    let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
+    let min = cosines.iter().cloned().fold(f64::INFINITY, f64::min);
+    println!("int8 against PyTorch fp32 on {} texts: mean cosine {mean:.5}, min {min:.5}", cosines.len());
+    assert!(min >= 0.98 && mean >= 0.995, "int8: mean cosine {mean}, min {min}");
+}

@@ -1,0 +1,297 @@
+//! The element-wise and row-wise kernels of the forward pass, written so that
+//! the compiler vectorises them, and compiled three times: for AVX-512, for
+//! AVX2 + FMA and portably. The widest the CPU has is chosen at run time
+//! (`is_x86_feature_detected`), so one binary is fast on new CPUs and still
+//! runs on old ones; [`force_portable`] lets a test take the fallback path.
+//!
+//! Reductions keep 16 partial sums side by side: a single running sum would
+//! forbid the compiler to reorder the additions, and so to vectorise them.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Instruction sets a kernel can be compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+const UNKNOWN: u8 = 0;
+const FORCED_PORTABLE: u8 = 4;
+static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+fn encode(level: Level) -> u8 {
+    match level {
+        Level::Avx512 => 1,
+        Level::Avx2 => 2,
+        Level::Portable => 3,
+    }
+}
+
+fn detect() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("fma")
+        {
+            return Level::Avx512;
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Level::Avx2;
+        }
+    }
+    Level::Portable
+}
+
+/// The instruction set the kernels run with in this process.
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => Level::Avx512,
+        2 => Level::Avx2,
+        3 | FORCED_PORTABLE => Level::Portable,
+        _ => {
+            let level = detect();
+            // A concurrent force_portable wins over detection.
+            let _ = LEVEL.compare_exchange(UNKNOWN, encode(level), Ordering::Relaxed, Ordering::Relaxed);
+            self::level()
+        }
+    }
+}
+
+/// Makes every kernel take its portable path (true) or the widest the CPU
+/// has again (false). For tests of the fallback.
+pub fn force_portable(on: bool) {
+    LEVEL.store(if on { FORCED_PORTABLE } else { UNKNOWN }, Ordering::Relaxed);
+}
+
+/// Defines a public kernel as a portable body plus AVX2 and AVX-512 copies of
+/// it, chosen by [`level`].
+macro_rules! kernel {
+    ($(#[$meta:meta])* pub fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        pub fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            fn avx512($($arg: $ty),*) {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2($($arg: $ty),*) {
+                body($($arg),*)
+            }
+
+            match level() {
+                // SAFETY: level() reports these features only when the CPU has them.
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx512 => unsafe { avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 => unsafe { avx2($($arg),*) },
+                _ => body($($arg),*),
+            }
+        }
+    };
+}
+
+const LANES: usize = 16;
+
+/// Sum of a slice with LANES independent partial sums (vectorisable).
+#[inline(always)]
+fn sum(xs: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for i in 0..LANES {
+            acc[i] += c[i];
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn max(xs: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for i in 0..LANES {
+            acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
+        }
+    }
+    let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+    acc.iter().fold(tail, |m, &x| if x > m { x } else { m })
+}
+
+/// e^x to within 2 ulp for |x| <= 88 (Cephes' expf: x = n ln 2 + r,
+/// a degree-6 polynomial in r, and 2^n built in the exponent bits).
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.336_55, 88.376_26);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    // ln 2 split in two so that n * C1 is exact.
+    let r = x - n * 0.693_359_375 - n * -2.121_944_4e-4;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_2e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// erf(x) to float precision: the odd/even rational approximation on
+/// [-4, 4] that Eigen and XLA use (erf(±4) rounds to ±1 in f32).
+#[inline(always)]
+pub(crate) fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let p = -2.726_142_3e-10;
+    let p = p * x2 + 2.770_681_4e-8;
+    let p = p * x2 + -2.101_024e-6;
+    let p = p * x2 + -5.692_506_4e-5;
+    let p = p * x2 + -7.349_906_3e-4;
+    let p = p * x2 + -2.954_599_8e-3;
+    let p = p * x2 + -1.609_603_3e-2;
+    let q = -1.456_607_2e-5;
+    let q = q * x2 + -2.133_740_6e-4;
+    let q = q * x2 + -1.682_827e-3;
+    let q = q * x2 + -7.373_329_2e-3;
+    let q = q * x2 + -1.426_474e-2;
+    x * p / q
+}
+
+kernel! {
+    /// x <- GELU(x) = x/2 (1 + erf(x / sqrt 2)), the exact (erf) form BERT uses.
+    pub fn gelu(xs: &mut [f32]) {
+        for x in xs.iter_mut() {
+            let v = *x;
+            *x = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
+        }
+    }
+}
+
+/// Softmax of one row, in place.
+#[inline(always)]
+fn softmax_row(row: &mut [f32]) {
+    let m = max(row);
+    for x in row.iter_mut() {
+        *x = exp(*x - m);
+    }
+    let inv = 1.0 / sum(row);
+    for x in row.iter_mut() {
+        *x *= inv;
+    }
+}
+
+kernel! {
+    /// Softmax of each row of a row-major matrix with `width` columns, in place.
+    pub fn softmax_rows(xs: &mut [f32], width: usize) {
+        for row in xs.chunks_exact_mut(width.max(1)) {
+            softmax_row(row);
+        }
+    }
+}
+
+/// One attention head over one text: the head's query, key and value rows
+/// (`len` rows of `d` values, consecutive rows `stride` apart) and room for
+/// the result (`len` x `d`, row-major).
+pub struct Head<'a> {
+    pub q: &'a [f32],
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+    pub stride: usize,
+    pub len: usize,
+    pub d: usize,
+    pub scale: f32,
+}
+
+kernel! {
+    /// out = softmax(Q K^T * scale) V for one head. Written as loops over
+    /// whole rows rather than as two matrix products: the products of one
+    /// head of one text are too small for a general matrix routine's packing
+    /// to pay. `work` is scratch space, reused between calls.
+    pub fn attend(head: &Head, work: &mut Vec<f32>, out: &mut [f32]) {
+        let Head { q, k, v, stride, len, d, scale } = *head;
+        work.clear();
+        work.resize(d * len + len * len, 0.0);
+        let (kt, scores) = work.split_at_mut(d * len);
+        for j in 0..len {
+            for c in 0..d {
+                kt[c * len + j] = k[j * stride + c];
+            }
+        }
+        for i in 0..len {
+            let s = &mut scores[i * len..(i + 1) * len];
+            for c in 0..d {
+                let a = q[i * stride + c] * scale;
+                for (s, kt) in s.iter_mut().zip(&kt[c * len..(c + 1) * len]) {
+                    *s = a.mul_add(*kt, *s);
+                }
+            }
+            softmax_row(s);
+            let o = &mut out[i * d..(i + 1) * d];
+            o.fill(0.0);
+            for (j, &p) in s.iter().enumerate() {
+                for (o, v) in o.iter_mut().zip(&v[j * stride..j * stride + d]) {
+                    *o = p.mul_add(*v, *o);
+                }
+            }
+        }
+    }
+}
+
+kernel! {
+    /// Layer normalisation of each row (width = gamma.len()), in place:
+    /// (x - mean) / sqrt(var + eps) * gamma + beta, variance over the row.
+    pub fn layer_norm_rows(xs: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+        let width = gamma.len().max(1);
+        let n = width as f32;
+        for row in xs.chunks_exact_mut(width) {
+            let mean = sum(row) / n;
+            let mut acc = [0f32; LANES];
+            let mut chunks = row.chunks_exact(LANES);
+            for c in &mut chunks {
+                for i in 0..LANES {
+                    let d = c[i] - mean;
+                    acc[i] += d * d;
+                }
+            }
+            let tail: f32 = chunks.remainder().iter().map(|&x| (x - mean) * (x - mean)).sum();
+            let var = (acc.iter().sum::<f32>() + tail) / n;
+            let inv = 1.0 / (var + eps).sqrt();
+            for ((x, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+                *x = (*x - mean) * inv * g + b;
+            }
+        }
+    }
+}
+
+kernel! {
+    /// dst[r] <- dst[r] + bias for each row r of width bias.len().
+    pub fn add_bias(dst: &mut [f32], bias: &[f32]) {
+        for d in dst.chunks_exact_mut(bias.len().max(1)) {
+            for (d, b) in d.iter_mut().zip(bias) {
+                *d += b;
+            }
+        }
+    }
+}
+
+/// dst[r] <- bias for each row r of width bias.len().
+pub fn fill_rows(dst: &mut [f32], bias: &[f32]) {
+    for d in dst.chunks_exact_mut(bias.len().max(1)) {
+        d.copy_from_slice(bias);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
