@@ -84,6 +84,40 @@ CALL persona.embed_column('$set', 'body', 'v', '$MODEL');" ;;
     threads=$(echo "$peer" | awk '/^threads/ { print $2 }')
 done
 
+# The opt-in int8 model on the same texts: its speed, and how far its vectors
+# are from the exact ones (cosine, and for each of the first 500 reviews
+# whether its nearest neighbour among all N is the same).
+INT8=all-MiniLM-L6-v2-int8
+for set in reviews titles; do
+    for kind in per_row batched; do
+        results=()
+        for ((r = 1; r <= RUNS; r++)); do
+            case $kind in
+            per_row) stmt="SELECT count(persona.embed(body, '$INT8')) FROM $set \\g /dev/null" ;;
+            batched) stmt="SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM $set ORDER BY id), '$INT8') \\g /dev/null" ;;
+            esac
+            results+=("$(measure "$stmt" | tail -1)")
+        done
+        rate[$set.int8_$kind]=$(printf '%s\n' "${results[@]}" | median)
+        log "$set int8 $kind: ${results[*]} sentences/s"
+    done
+done
+quality=$("${PSQL[@]}" -d "$DB" -At -F ' ' <<SQL
+CREATE TEMP TABLE q AS
+SELECT e.ord AS id, e.embedding AS exact, i.embedding AS quantised
+FROM persona.embed_batch(ARRAY(SELECT body FROM reviews ORDER BY id)) e
+JOIN persona.embed_batch(ARRAY(SELECT body FROM reviews ORDER BY id), '$INT8') i ON i.ord = e.ord;
+WITH c AS (SELECT persona.cosine_similarity(exact, quantised) AS cos FROM q),
+nn AS (
+    SELECT a.id,
+           (SELECT b.id FROM q b WHERE b.id <> a.id ORDER BY persona.cosine_similarity(a.exact, b.exact) DESC, b.id LIMIT 1) AS exact_nn,
+           (SELECT b.id FROM q b WHERE b.id <> a.id ORDER BY persona.cosine_similarity(a.quantised, b.quantised) DESC, b.id LIMIT 1) AS int8_nn
+    FROM q a WHERE a.id <= 500)
+SELECT (SELECT round(avg(cos)::numeric, 5) FROM c), (SELECT round(min(cos)::numeric, 5) FROM c),
+       (SELECT round(avg((exact_nn = int8_nn)::int)::numeric, 3) FROM nn), (SELECT count(*) FROM nn);
+SQL
+)
+
 rss=$("${PSQL[@]}" -d "$DB" -At <<SQL
 SELECT pg_backend_pid() AS pid \gset
 \setenv BACKEND_PID :pid
@@ -110,5 +144,16 @@ for set in reviews titles; do
     printf '  %-40s %12s %12s\n' "sentence-transformers one at a time" "$single" "$(ratio "$single" "$pt")"
     echo "  persona per_row against sentence-transformers one at a time: $(ratio "${rate[$set.per_row]}" "$single")x"
 done
+echo
+echo "opt-in int8 model ($INT8)"
+printf '  %-40s %12s %12s\n' "path" "sentences/s" "x fp32"
+for set in reviews titles; do
+    for kind in per_row batched; do
+        printf '  %-40s %12s %12s\n' "$set $kind" "${rate[$set.int8_$kind]}" "$(ratio "${rate[$set.int8_$kind]}" "${rate[$set.$kind]}")"
+    done
+done
+read -r cos_mean cos_min nn_same nn_n <<<"$quality"
+echo "  cosine to the exact vectors on $N reviews: mean $cos_mean, min $cos_min"
+echo "  nearest neighbour among $N reviews the same as with exact vectors: $nn_same of $nn_n reviews"
 echo
 echo "backend RSS: $((rss_before / 1024)) MB before the model loads, $((rss_after / 1024)) MB after"

@@ -8,6 +8,7 @@ COMMENT ON TABLE persona.models IS
 COMMENT ON COLUMN persona.models.name IS 'Name used in the model argument of persona.embed() and in persona.default_model.';
 COMMENT ON COLUMN persona.models.path IS 'Directory on the database server with config.json, tokenizer.json and model.safetensors.';
 COMMENT ON COLUMN persona.models.dimension IS 'Length of the real[] vectors the model returns.';
+COMMENT ON COLUMN persona.models.weights IS 'How the transformer''s dense layers hold their weights: fp32 (exact, the default) or int8 (quantised per output channel at load: faster, close to but not equal to fp32).';
 COMMENT ON COLUMN persona.models.max_tokens IS 'Word pieces per text, special tokens included; longer text is truncated, not rejected.';
 COMMENT ON COLUMN persona.models.builtin IS 'True for the model shipped with the extension.';
 COMMENT ON COLUMN persona.models.registered_at IS 'When the row was last written.';

@@ -61,3 +61,11 @@ SELECT * FROM persona.register_model('copy2', '/tmp/persona_regress_model');
 DELETE FROM persona.models WHERE name = 'copy';
 COPY (SELECT 1) TO PROGRAM 'rm -rf /tmp/persona_regress_model';
 SELECT name FROM persona.models ORDER BY name;
+-- The opt-in int8 model: the same directory quantised at load; close to the
+-- exact vectors, not equal to them.
+SELECT name, weights FROM persona.models WHERE builtin ORDER BY name;
+SELECT persona.cosine_similarity(persona.embed('a soft cotton dress that fits well'),
+                                 persona.embed('a soft cotton dress that fits well', 'all-MiniLM-L6-v2-int8')) > 0.99 AS int8_close,
+       persona.embed('a soft cotton dress that fits well')
+         <> persona.embed('a soft cotton dress that fits well', 'all-MiniLM-L6-v2-int8') AS int8_not_exact;
+SELECT * FROM persona.register_model('odd', '$sharedir/persona/models/all-MiniLM-L6-v2', weights => 'int4');

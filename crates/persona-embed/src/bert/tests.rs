@@ -57,7 +57,10 @@ fn random_weights(config: &BertConfig) -> Vec<u8> {
             (name, Tensor::from_vec(values, shape, &Device::Cpu).unwrap())
         })
         .collect();
-    let path = std::env::temp_dir().join(format!("persona-embed-bert-test-{}.safetensors", std::process::id()));
+    // One file per call: the tests of this module run in parallel.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("persona-embed-bert-test-{}-{call}.safetensors", std::process::id()));
     candle_core::safetensors::save(&tensors, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
