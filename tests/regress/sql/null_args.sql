@@ -128,6 +128,8 @@ SELECT * FROM persona.register_model('m', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.register_model('m', '/tmp', replace => NULL);
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM persona.register_model('m', '/tmp', weights => NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- STRICT functions: NULL in, NULL out (or no rows).
 SELECT persona.cosine_similarity(NULL, '{1}') IS NULL AS a, persona.inner_product('{1}', NULL) IS NULL AS b,
        persona.l2_distance(NULL, NULL) IS NULL AS c, persona.normalize(NULL) IS NULL AS d,

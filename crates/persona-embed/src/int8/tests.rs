@@ -57,29 +57,25 @@ fn check_accuracy(label: &str) {
 #[test]
 fn int8_accuracy_and_paths_agree() {
     check_accuracy(if use_vnni() { "vnni" } else { "portable" });
-    let mut fast = Vec::new();
-    for (s, &(inputs, outputs)) in SHAPES.iter().enumerate() {
-        let layer = Int8Linear::new(&random(outputs * inputs, 20 + s as u64, 0.1), random(outputs, 1, 1.0), inputs);
-        for &rows in &ROWS_ {
-            let x = random(rows * inputs, 30 + rows as u64, 2.0);
-            let mut out = random(rows * outputs, 40, 1.0);
-            layer.apply(&x, &mut out, true);
-            fast.push(out);
+    // Every shape and row count, accumulating into a random start.
+    let outputs_of_every_shape = || {
+        let mut all = Vec::new();
+        for (s, &(inputs, outputs)) in SHAPES.iter().enumerate() {
+            let layer = Int8Linear::new(&random(outputs * inputs, 20 + s as u64, 0.1), random(outputs, 1, 1.0), inputs);
+            for &rows in &ROWS_ {
+                let x = random(rows * inputs, 30 + rows as u64, 2.0);
+                let mut out = random(rows * outputs, 40, 1.0);
+                layer.apply(&x, &mut out, true);
+                all.push(out);
+            }
         }
-    }
+        all
+    };
+    let fast = outputs_of_every_shape();
     // The only test that forces the fallback, and it resets it at once.
     kernels::force_portable(true);
     assert!(!use_vnni());
-    let mut slow = Vec::new();
-    for (s, &(inputs, outputs)) in SHAPES.iter().enumerate() {
-        let layer = Int8Linear::new(&random(outputs * inputs, 20 + s as u64, 0.1), random(outputs, 1, 1.0), inputs);
-        for &rows in &ROWS_ {
-            let x = random(rows * inputs, 30 + rows as u64, 2.0);
-            let mut out = random(rows * outputs, 40, 1.0);
-            layer.apply(&x, &mut out, true);
-            slow.push(out);
-        }
-    }
+    let slow = outputs_of_every_shape();
     let portable_ok = std::panic::catch_unwind(|| check_accuracy("portable"));
     kernels::force_portable(false);
     assert!(portable_ok.is_ok());
