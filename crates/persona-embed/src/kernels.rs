@@ -145,7 +145,10 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // n as an integer through the bits of n + 1.5 * 2^23, not `as i32`:
+    // that conversion saturates, and its checks keep the loop scalar.
+    let n = (n + 12_582_912.0).to_bits() as i32 - 0x4B40_0000;
+    y * f32::from_bits(((n + 127) as u32) << 23)
 }
 
 /// erf(x) to float precision: the odd/even rational approximation on
@@ -192,6 +195,26 @@ fn softmax_row(row: &mut [f32]) {
     }
 }
 
+/// Softmax of row[..len], where row.len() is a whole number of vectors:
+/// the padding goes through the vector loops rather than a scalar tail
+/// loop, and is zero afterwards.
+#[inline(always)]
+fn softmax_padded(row: &mut [f32], len: usize) {
+    row[len..].fill(f32::NEG_INFINITY);
+    let m = max(row);
+    // e^(x - m) of the padding must not be subnormal: each subnormal result
+    // costs the CPU a microcode assist, far more than the exp itself.
+    row[len..].fill(m - 64.0);
+    for x in row.iter_mut() {
+        *x = exp(*x - m);
+    }
+    row[len..].fill(0.0);
+    let inv = 1.0 / sum(row);
+    for x in row.iter_mut() {
+        *x *= inv;
+    }
+}
+
 kernel! {
     /// Softmax of each row of a row-major matrix with `width` columns, in place.
     pub fn softmax_rows(xs: &mut [f32], width: usize) {
@@ -214,38 +237,108 @@ pub struct Head<'a> {
     pub scale: f32,
 }
 
+/// Score columns computed together: two vectors of 16.
+const KEYS: usize = 32;
+/// Query rows computed together; with KEYS, 8 accumulators stay in registers.
+const ROWS: usize = 4;
+
 kernel! {
-    /// out = softmax(Q K^T * scale) V for one head. Written as loops over
-    /// whole rows rather than as two matrix products: the products of one
+    /// out = softmax(Q K^T * scale) V for one head. The two products of one
     /// head of one text are too small for a general matrix routine's packing
-    /// to pay. `work` is scratch space, reused between calls.
+    /// to pay, so both are written as register-blocked loops: a block of
+    /// query rows keeps its partial scores (then its partial outputs) in
+    /// registers for the whole inner loop instead of reloading them from
+    /// memory at every step. `work` is scratch space, reused between calls.
     pub fn attend(head: &Head, work: &mut Vec<f32>, out: &mut [f32]) {
-        let Head { q, k, v, stride, len, d, scale } = *head;
+        let (len, d) = (head.len, head.d);
+        let padded = len.div_ceil(KEYS) * KEYS;
         work.clear();
-        work.resize(d * len + len * len, 0.0);
-        let (kt, scores) = work.split_at_mut(d * len);
+        work.resize(d * padded + ROWS * padded, 0.0);
+        let (kt, scores) = work.split_at_mut(d * padded);
+        // K transposed and scaled, keys padded with zeros to whole blocks.
         for j in 0..len {
-            for c in 0..d {
-                kt[c * len + j] = k[j * stride + c];
+            let key = &head.k[j * head.stride..][..d];
+            for (column, &x) in kt.chunks_exact_mut(padded).zip(key) {
+                column[j] = x * head.scale;
             }
         }
-        for i in 0..len {
-            let s = &mut scores[i * len..(i + 1) * len];
-            for c in 0..d {
-                let a = q[i * stride + c] * scale;
-                for (s, kt) in s.iter_mut().zip(&kt[c * len..(c + 1) * len]) {
-                    *s = a.mul_add(*kt, *s);
-                }
-            }
-            softmax_row(s);
-            let o = &mut out[i * d..(i + 1) * d];
-            o.fill(0.0);
-            for (j, &p) in s.iter().enumerate() {
-                for (o, v) in o.iter_mut().zip(&v[j * stride..j * stride + d]) {
-                    *o = p.mul_add(*v, *o);
+        let mut i = 0;
+        while i + ROWS <= len {
+            attend_rows::<ROWS>(head, kt, padded, scores, i, out);
+            i += ROWS;
+        }
+        while i < len {
+            attend_rows::<1>(head, kt, padded, scores, i, out);
+            i += 1;
+        }
+    }
+}
+
+/// Rows i0..i0+R of one head's attention (see [`attend`]).
+#[inline(always)]
+fn attend_rows<const R: usize>(head: &Head, kt: &[f32], padded: usize, scores: &mut [f32], i0: usize, out: &mut [f32]) {
+    let Head { q, v, stride, len, d, .. } = *head;
+    let q = |r: usize, c: usize| q[(i0 + r) * stride + c];
+    for jb in (0..padded).step_by(KEYS) {
+        let mut acc = [[0f32; KEYS]; R];
+        for c in 0..d {
+            let k: &[f32; KEYS] = kt[c * padded + jb..][..KEYS].try_into().expect("a whole block");
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let a = q(r, c);
+                for (acc, k) in acc.iter_mut().zip(k) {
+                    *acc = a.mul_add(*k, *acc);
                 }
             }
         }
+        for (r, acc) in acc.iter().enumerate() {
+            scores[r * padded + jb..][..KEYS].copy_from_slice(acc);
+        }
+    }
+    for r in 0..R {
+        softmax_padded(&mut scores[r * padded..(r + 1) * padded], len);
+    }
+    let p = |r: usize, j: usize| scores[r * padded + j];
+    let mut c0 = 0;
+    while c0 + 32 <= d {
+        weigh_values::<R, 32>(&p, v, stride, len, c0, d, i0, out);
+        c0 += 32;
+    }
+    if c0 + 16 <= d {
+        weigh_values::<R, 16>(&p, v, stride, len, c0, d, i0, out);
+        c0 += 16;
+    }
+    for c in c0..d {
+        for r in 0..R {
+            out[(i0 + r) * d + c] = (0..len).map(|j| p(r, j) * v[j * stride + c]).sum();
+        }
+    }
+}
+
+/// Columns c0..c0+W of out[i0..i0+R] = P V, the accumulators in registers.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weigh_values<const R: usize, const W: usize>(
+    p: &impl Fn(usize, usize) -> f32,
+    v: &[f32],
+    stride: usize,
+    len: usize,
+    c0: usize,
+    d: usize,
+    i0: usize,
+    out: &mut [f32],
+) {
+    let mut acc = [[0f32; W]; R];
+    for j in 0..len {
+        let vj: &[f32; W] = v[j * stride + c0..][..W].try_into().expect("a whole block");
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let pj = p(r, j);
+            for (acc, v) in acc.iter_mut().zip(vj) {
+                *acc = pj.mul_add(*v, *acc);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        out[(i0 + r) * d + c0..][..W].copy_from_slice(acc);
     }
 }
 

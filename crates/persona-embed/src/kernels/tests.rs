@@ -67,7 +67,7 @@ fn check_layer_norm() {
 }
 
 fn check_attend() {
-    for (n, &(len, d, stride)) in [(1usize, 4usize, 4usize), (7, 8, 24), (33, 32, 96), (77, 32, 1152)].iter().enumerate() {
+    for (n, &(len, d, stride)) in [(1usize, 4usize, 4usize), (7, 8, 24), (33, 32, 96), (77, 32, 1152), (130, 64, 192), (5, 48, 48), (9, 20, 60)].iter().enumerate() {
         let rows = (len - 1) * stride + d;
         let [q, k, v] = [0u64, 1, 2].map(|i| random(rows, 500 + 10 * n as u64 + i, 2.0));
         let dense = |x: &[f32]| {
