@@ -183,25 +183,12 @@ kernel! {
 }
 
 /// Softmax of one row, in place.
+/// Softmax of row[..len], in place; row[len..] is padding and is zero
+/// afterwards. Padding the row to whole vectors lets every loop below run
+/// without a scalar tail.
 #[inline(always)]
-fn softmax_row(row: &mut [f32]) {
-    let m = max(row);
-    for x in row.iter_mut() {
-        *x = exp(*x - m);
-    }
-    let inv = 1.0 / sum(row);
-    for x in row.iter_mut() {
-        *x *= inv;
-    }
-}
-
-/// Softmax of row[..len], where row.len() is a whole number of vectors:
-/// the padding goes through the vector loops rather than a scalar tail
-/// loop, and is zero afterwards.
-#[inline(always)]
-fn softmax_padded(row: &mut [f32], len: usize) {
-    row[len..].fill(f32::NEG_INFINITY);
-    let m = max(row);
+fn softmax(row: &mut [f32], len: usize) {
+    let m = max(&row[..len]);
     // e^(x - m) of the padding must not be subnormal: each subnormal result
     // costs the CPU a microcode assist, far more than the exp itself.
     row[len..].fill(m - 64.0);
@@ -219,7 +206,7 @@ kernel! {
     /// Softmax of each row of a row-major matrix with `width` columns, in place.
     pub fn softmax_rows(xs: &mut [f32], width: usize) {
         for row in xs.chunks_exact_mut(width.max(1)) {
-            softmax_row(row);
+            softmax(row, row.len());
         }
     }
 }
@@ -295,7 +282,7 @@ fn attend_rows<const R: usize>(head: &Head, kt: &[f32], padded: usize, scores: &
         }
     }
     for r in 0..R {
-        softmax_padded(&mut scores[r * padded..(r + 1) * padded], len);
+        softmax(&mut scores[r * padded..(r + 1) * padded], len);
     }
     let p = |r: usize, j: usize| scores[r * padded + j];
     let mut c0 = 0;
