@@ -36,7 +36,6 @@ mod pass;
 mod rng;
 mod seeding;
 mod silhouette;
-mod stopwords;
 mod tfidf;
 
 pub use agreement::{adjusted_rand_index, normalized_mutual_info};

@@ -3,19 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::stopwords::is_stop_word;
 use crate::ClusterError;
 
-/// Shortest token kept, in characters.
-const MIN_TOKEN_CHARS: usize = 3;
-
-/// Lowercased alphanumeric runs of at least three characters that are not
-/// stop words.
-fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| t.chars().count() >= MIN_TOKEN_CHARS)
-        .map(str::to_lowercase)
-        .filter(|t| !is_stop_word(t))
+/// The words of one text, as [`persona_text::words`] splits them (and
+/// `persona.tokenize` shows them): jieba's words for Chinese, lowercased
+/// alphanumeric runs of at least three characters otherwise, stop words
+/// dropped.
+fn tokens(text: &str) -> impl Iterator<Item = String> {
+    persona_text::words(text).into_iter()
 }
 
 /// Top `top_n` terms of each class by c-TF-IDF, best first (ties in
@@ -27,9 +22,11 @@ fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
 /// `t` in `c` divided by the number of words of `c`, `f(t)` the count of `t`
 /// over all classes and `A` the average number of words per class (over
 /// classes that have any). Terms found in fewer than `min_df` documents are
-/// dropped before counting. Texts are lowercased and split on
-/// non-alphanumeric characters; tokens under three characters and English
-/// stop words are dropped.
+/// dropped before counting. Texts are split into words by
+/// [`persona_text::words`]: Chinese is segmented into dictionary words of
+/// at least two characters, other text is lowercased and split on
+/// non-alphanumeric characters into tokens of at least three, and English
+/// and Chinese stop words are dropped.
 pub fn class_tfidf<I, S>(docs: I, n_classes: usize, top_n: usize, min_df: usize) -> Result<Vec<Vec<(String, f64)>>, ClusterError>
 where
     I: IntoIterator<Item = (u32, S)>,
@@ -117,6 +114,24 @@ mod tests {
         assert!((out[0][1].1 - 1.0 / 3.0 * ln2).abs() < 1e-12);
         assert_eq!(out[1].len(), 1);
         assert!((out[1][0].1 - ln2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn chinese_reviews_give_whole_words() {
+        let docs = [
+            (0u32, "物流太慢了，快递三天才到"),
+            (0, "快递很慢，物流信息一直不更新"),
+            (0, "物流速度慢，快递员态度差"),
+            (1, "质量很好，做工精细，客服也很好"),
+            (1, "衣服质量不错，面料舒服"),
+            (1, "质量一般，做工粗糙，客服回复慢"),
+        ];
+        let out = class_tfidf(docs, 2, 3, 2).unwrap();
+        let words = |c: usize| out[c].iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>();
+        // Whole words, not sentences or single characters.
+        assert_eq!(words(0)[..2], ["快递", "物流"]);
+        assert_eq!(words(1)[..2], ["质量", "做工"]);
+        assert!(out.iter().flatten().all(|(w, _)| w.chars().count() >= 2 && !w.contains('，')));
     }
 
     #[test]

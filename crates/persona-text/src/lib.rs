@@ -1,5 +1,5 @@
 //! Cleaning of user-written text (reviews, search queries) before it is
-//! embedded or counted.
+//! embedded or counted, and splitting it into the words that are counted.
 //!
 //! [`clean_text`] removes HTML tags and decodes the common entities, drops
 //! control and invisible format characters, applies Unicode NFKC (so that
@@ -11,8 +11,18 @@
 //! the rest for its end) let one 1 MB value hold a backend for most of a
 //! minute. [`clean_text_with`] also calls back every [`CALLBACK_EVERY`] bytes
 //! or characters, so a caller can check for cancellation on big fields.
+//!
+//! [`words`] splits a text into words by script: Chinese with jieba's
+//! dictionary, everything else on non-alphanumeric characters, stop words
+//! ([`is_stop_word`]) dropped.
 
 use std::borrow::Cow;
+
+mod stopwords;
+mod words;
+
+pub use stopwords::is_stop_word;
+pub use words::{words, words_with, MIN_HAN_WORD_CHARS, MIN_WORD_CHARS};
 
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
