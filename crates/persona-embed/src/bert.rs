@@ -96,10 +96,12 @@ pub(crate) struct LayerNorm {
     pub(crate) beta: Vec<f32>,
 }
 
-/// A dense layer in either weight format.
+/// A dense layer in one of the weight formats.
 pub(crate) enum Dense {
     Fp32(Linear),
     Int8(Int8Linear),
+    /// 4-bit weights, inputs rounded to 8 bits by the layer itself.
+    Q4(crate::q4::Q4Linear),
 }
 
 impl Dense {
@@ -107,6 +109,7 @@ impl Dense {
         match self {
             Dense::Fp32(l) => &l.bias,
             Dense::Int8(l) => l.bias(),
+            Dense::Q4(l) => l.bias(),
         }
     }
 
@@ -115,6 +118,7 @@ impl Dense {
         match self {
             Dense::Fp32(l) => l.apply(x, out, accumulate),
             Dense::Int8(l) => l.apply(x, out, accumulate),
+            Dense::Q4(l) => l.apply(x, out, accumulate),
         }
     }
 }
@@ -158,7 +162,8 @@ pub struct Bert {
     embedding_norm: LayerNorm,
     layers: Vec<Layer>,
     /// Round the inputs of every dense layer to Q8_0 blocks first, as the
-    /// int8 x int4 engine a 4-bit model comes from does.
+    /// int8 x int4 engine a 4-bit model comes from does (when its layers
+    /// are expanded to f32; 4-bit layers round their inputs themselves).
     round_inputs: bool,
 }
 

