@@ -149,3 +149,23 @@ fn corrupt_and_truncated_files_are_errors_not_panics() {
     assert!(matches!(SentenceEncoder::load_with(&missing, WeightFormat::Q4), Err(ModelError::NotFound { .. })));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_path_for_cpus_without_avx512_matches_too() {
+    if std::env::var_os("PERSONA_E5_MODEL").is_none() {
+        return;
+    }
+    // Loaded while forced portable: layers expanded to f32, inputs rounded.
+    persona_embed::kernels::force_portable(true);
+    let enc = encoder().unwrap();
+    let cases: Vec<Case> = cases().into_iter().filter(|c| c.text.chars().count() < 200).take(24).collect();
+    let results = cases
+        .iter()
+        .map(|c| {
+            let got = enc.embed_with(&c.prefix, &[c.text.as_str()], 1).unwrap().remove(0);
+            (format!("portable {}{:.40?}", c.prefix, c.text), got, &c.vector[..])
+        })
+        .collect();
+    persona_embed::kernels::force_portable(false);
+    assert_close(results);
+}
