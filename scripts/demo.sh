@@ -8,6 +8,9 @@
 #   PERSONA_DEMO_SEED    generator seed (1)
 #   PERSONA_DEMO_TEXTS   distinct review texts to embed (6000): embedding is the slow step
 #   PERSONA_DEMO_PORT    port of the private cluster (55499)
+#   PERSONA_DEMO_LANG    en (default): the English reviews of data/, all-MiniLM-L6-v2;
+#                        zh: the same shop with real Chinese reviews (scripts/fetch-demo-data.sh),
+#                        embedded with multilingual-e5-small, and the report in Chinese
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -17,6 +20,15 @@ PORT=${PERSONA_DEMO_PORT:-55499}
 DB=persona_demo
 USERS=${PERSONA_DEMO_USERS:-20000}
 SEED=${PERSONA_DEMO_SEED:-1}
+DEMO_LANG=${PERSONA_DEMO_LANG:-en}
+case $DEMO_LANG in
+    en) EMBED_MODEL=all-MiniLM-L6-v2; SHOP_NAME=shop ;;
+    # The multilingual model is slower a token than MiniLM, but the Chinese shop's reviews
+    # are short ones (persona-shop's zh module), so the same number of texts takes about
+    # as long as the English ones and the default stays the same.
+    zh) EMBED_MODEL=multilingual-e5-small; SHOP_NAME=shop-zh ;;
+    *) echo "PERSONA_DEMO_LANG must be en or zh, not '$DEMO_LANG'" >&2; exit 2 ;;
+esac
 TEXTS=${PERSONA_DEMO_TEXTS:-6000}
 for v in USERS SEED TEXTS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || { echo "PERSONA_DEMO_$v must be a whole number, not '${!v}'" >&2; exit 2; }
@@ -38,26 +50,33 @@ PSQL=("$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 
 # The shop is a function of (users, seed, generator): generated once into the demo's
 # state directory, and again only when one of those changes.
-shop=$PERSONA_STATE/demo/shop-$USERS-$SEED
+shop=$PERSONA_STATE/demo/$SHOP_NAME-$USERS-$SEED
 stamp=$(sha256sum target/release/persona-shop | cut -c1-16)
+generator_args=(--users "$USERS" --seed "$SEED" --reviews data/womens_clothing_reviews.csv.gz)
+if [ "$DEMO_LANG" = zh ]; then
+    zh_data=$("$PG_CONFIG" --sharedir)/persona/demo-data/zh
+    [ -s "$zh_data/pos.txt" ] && [ -s "$zh_data/neg.txt" ] \
+        || { echo "the Chinese reviews are not in $zh_data: run scripts/fetch-demo-data.sh (make demo does)" >&2; exit 2; }
+    generator_args+=(--reviews-zh "$zh_data")
+fi
 t=$(date +%s.%N)
 if [ "$(cat "$shop/.generator" 2>/dev/null)" != "$stamp" ]; then
-    log "generating the shop: persona-shop --users $USERS --seed $SEED"
+    log "generating the shop: persona-shop ${generator_args[*]}"
     rm -rf "$shop"
-    target/release/persona-shop --users "$USERS" --seed "$SEED" \
-        --reviews data/womens_clothing_reviews.csv.gz --out "$shop"
+    target/release/persona-shop "${generator_args[@]}" --out "$shop"
     echo "$stamp" >"$shop/.generator"
-    generate_note="$USERS users, seed $SEED"
+    generate_note="$USERS users, seed $SEED, reviews in $DEMO_LANG"
 else
     log "reusing the shop generated earlier in $shop"
-    generate_note="$USERS users, seed $SEED: reused from an earlier run"
+    generate_note="$USERS users, seed $SEED, reviews in $DEMO_LANG: reused from an earlier run"
 fi
 generate_s=$(secs "$t")
 
 report=$PERSONA_STATE/demo/report.html
+[ "$DEMO_LANG" = en ] || report=$PERSONA_STATE/demo/report-$DEMO_LANG.html
 rm -f "$report"
 log "running the pipeline (scripts/demo.sql)"
-(cd "$shop" && "${PSQL[@]}" -d "$DB" -v texts="$TEXTS" -v report="$report" -v build_s="$build_s" \
+(cd "$shop" && "${PSQL[@]}" -d "$DB" -v texts="$TEXTS" -v report="$report" -v lang="$DEMO_LANG" -v embed_model="$EMBED_MODEL" -v build_s="$build_s" \
     -v generate_s="$generate_s" -v generate_note="$generate_note" <"$repo/scripts/demo.sql")
 
 echo

@@ -1,7 +1,8 @@
 -- The demo pipeline, step by step (run by scripts/demo.sh from the directory of the
 -- generated shop, whose CSV files it loads). Variables: texts (how many distinct review
--- texts to embed), report (path of the HTML report), build_s / generate_s (seconds the
--- shell steps took) and generate_note.
+-- texts to embed), report (path of the HTML report), lang (en or zh: the language of the
+-- reviews and of the report), embed_model (the embedding model for reviews and searches),
+-- build_s / generate_s (seconds the shell steps took) and generate_note.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset footer off
@@ -9,6 +10,16 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS persona CASCADE;
 CREATE EXTENSION persona;
 SET client_min_messages = notice;
+-- Every embedding of the demo, reviews and searches alike, with the model of its language.
+SET persona.default_model = :'embed_model';
+-- In Chinese the segment words come from the reviews only: the search queries are the
+-- generator's English templates, and would crowd the Chinese words out.
+SELECT :'lang' = 'zh' AS zh \gset
+\if :zh
+\set segment_texts '(SELECT user_id, body FROM shop.reviews)'
+\else
+\set segment_texts '(SELECT user_id, body FROM shop.reviews UNION ALL SELECT user_id, query FROM shop.searches)'
+\endif
 
 CREATE TEMP TABLE demo_steps (n serial, step text, seconds float8, note text);
 INSERT INTO demo_steps (step, seconds, note) VALUES
@@ -50,25 +61,27 @@ SELECT note FROM demo_steps WHERE step = 'load the shop (COPY)' \gset
 -- 2. Embed the text inside the database. Searches repeat a few hundred queries: each
 --    distinct query is embedded once and joined back. Review texts are the slow part
 --    (about 33 a second on 2 cores), so the demo embeds a fixed, seeded sample of them.
-\echo '==> 2. embed the searches: CALL persona.embed_column(''shop.search_queries'', ''query'', ''embedding'')'
+SELECT format('==> 2. embed the searches: CALL persona.embed_column(''shop.search_queries'', ''query'', ''embedding'', model => %L)', :'embed_model') AS line \gset
+\echo :line
 SELECT clock_timestamp() AS t0 \gset
 CREATE TABLE shop.search_queries AS SELECT DISTINCT query, NULL::real[] AS embedding FROM shop.searches;
 ALTER TABLE shop.search_queries ADD PRIMARY KEY (query);
-CALL persona.embed_column('shop.search_queries', 'query', 'embedding', batch_size => 1000);
+CALL persona.embed_column('shop.search_queries', 'query', 'embedding', model => :'embed_model', batch_size => 1000);
 INSERT INTO demo_steps (step, seconds, note)
-SELECT 'embed distinct search queries', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
+SELECT 'embed distinct search queries (' || :'embed_model' || ')', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
        format('%s distinct queries of %s searches', (SELECT count(*) FROM shop.search_queries), (SELECT count(*) FROM shop.searches));
 
-\echo '==> 3. embed the reviews: CALL persona.embed_column(''shop.review_texts'', ''body'', ''embedding'') on' :texts 'distinct texts'
+SELECT format('==> 3. embed the reviews: CALL persona.embed_column(''shop.review_texts'', ''body'', ''embedding'', model => %L) on %s distinct texts', :'embed_model', :texts) AS line \gset
+\echo :line
 SELECT clock_timestamp() AS t0 \gset
 CREATE TABLE shop.review_texts AS
 SELECT body, NULL::real[] AS embedding
 FROM (SELECT DISTINCT body FROM shop.reviews) d
 ORDER BY md5(body) LIMIT :texts;
 ALTER TABLE shop.review_texts ADD PRIMARY KEY (body);
-CALL persona.embed_column('shop.review_texts', 'body', 'embedding', batch_size => 1000);
+CALL persona.embed_column('shop.review_texts', 'body', 'embedding', model => :'embed_model', batch_size => 1000);
 INSERT INTO demo_steps (step, seconds, note)
-SELECT 'embed review texts', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
+SELECT 'embed review texts (' || :'embed_model' || ')', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
        format('%s of %s distinct texts (PERSONA_DEMO_TEXTS), %s of %s reviews covered',
               (SELECT count(*) FROM shop.review_texts), (SELECT count(DISTINCT body) FROM shop.reviews),
               (SELECT count(*) FROM shop.reviews r JOIN shop.review_texts t USING (body)), (SELECT count(*) FROM shop.reviews));
@@ -103,11 +116,12 @@ INSERT INTO demo_steps (step, seconds, note)
 SELECT 'build profiles', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz), :profiles || ' profiles';
 
 -- 5. Segments with automatic k (silhouette over k = 2..10), labels, risk scores.
-\echo '==> 6. segments: SELECT * FROM persona.kmeans_train(''shop_segments'', profiles => ''shop'', texts => ''(SELECT user_id, body FROM shop.reviews UNION ALL ...)'')'
+SELECT format('==> 6. segments: SELECT * FROM persona.kmeans_train(''shop_segments'', profiles => ''shop'', texts => %L)', :'segment_texts') AS line \gset
+\echo :line
 SELECT clock_timestamp() AS t0 \gset
 SET client_min_messages = warning;
 SELECT k, round(silhouette::numeric, 3) AS silhouette FROM persona.kmeans_train('shop_segments', profiles => 'shop',
-    texts => '(SELECT user_id, body FROM shop.reviews UNION ALL SELECT user_id, query FROM shop.searches)') \gset km_
+    texts => :'segment_texts') \gset km_
 SET client_min_messages = notice;
 INSERT INTO demo_steps (step, seconds, note)
 SELECT 'train K-Means (automatic k), assign, score', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
@@ -145,12 +159,13 @@ SELECT 'evaluate recommendations (leave last out)', extract(epoch FROM clock_tim
 -- 7. The report, when this build has it.
 SELECT count(*) > 0 AS has_report FROM pg_proc WHERE pronamespace = 'persona'::regnamespace AND proname = 'report' \gset
 \if :has_report
-\echo '==> 8. report: SELECT persona.report(''shop_segments'') to' :'report'
+SELECT format('==> 8. report: SELECT persona.report(''shop_segments'', lang => %L) to %s', :'lang', :'report') AS line \gset
+\echo :line
 SELECT clock_timestamp() AS t0 \gset
 \pset format unaligned
 \pset tuples_only on
 \o :report
-SELECT persona.report('shop_segments');
+SELECT persona.report('shop_segments', lang => :'lang');
 \o
 \pset format aligned
 \pset tuples_only off

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything persona needs on a Debian 12 machine, as root, idempotently:
 # Debian packages, cargo-pgrx 0.18.1 initialised against Debian's PostgreSQL 15,
-# and the default model. Safe to run again: each step is skipped when done.
+# the models and the Chinese demo's reviews. Safe to run again: each step is skipped when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 
-# chromium and a font: the report test renders persona.report() in headless Chromium.
+# chromium and fonts: the report tests render persona.report() in headless Chromium, the
+# Chinese one too (fonts-noto-cjk, without which Han characters come out as empty boxes).
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang pkg-config sudo
-          python3 python3-pip python3-venv unzip ca-certificates chromium fonts-dejavu-core)
+          python3 python3-pip python3-venv unzip ca-certificates chromium fonts-dejavu-core fonts-noto-cjk)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,3 +34,4 @@ if ! grep -qs "pg15 *= *\"$PG_CONFIG\"" "${PGRX_HOME:-$HOME/.pgrx}/config.toml";
 fi
 
 scripts/fetch-model.sh
+scripts/fetch-demo-data.sh

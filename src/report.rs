@@ -6,7 +6,7 @@
 //! `persona_linalg::fit_pca_2d` and the HTML is `persona_report::render`.
 
 use persona_linalg::fit_pca_2d_with;
-use persona_report::{ExemplarRecommendations, Map, Point, Recommendation, Report, Risk, Segment};
+use persona_report::{ExemplarRecommendations, Lang, Map, Point, Recommendation, Report, Risk, Segment};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
@@ -243,15 +243,25 @@ fn risks(model: &str, limit: i32) -> Vec<Risk> {
 }
 
 /// The report of a K-Means model's current version as a self-contained
-/// HTML document with inline SVG.
+/// HTML document with inline SVG, its own words in `lang` (the data as it is).
 #[pg_extern(stable)]
 fn report(
     model: Option<&str>,
     recommender: default!(Option<&str>, "NULL"),
     map_points: default!(Option<i32>, 2000),
     top_risks: default!(Option<i32>, 20),
+    lang: default!(Option<&str>, "'en'"),
 ) -> String {
-    required!(model, map_points, top_risks);
+    required!(model, map_points, top_risks, lang);
+    // Checked before any data is read, so that a typo costs nothing.
+    let Some(lang) = Lang::parse(lang) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown report language \"{lang}\""),
+            None,
+            Some(&format!("Use one of: {}.", Lang::NAMES.join(", "))),
+        )
+    };
     if !(0..=100_000).contains(&map_points) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -292,6 +302,7 @@ fn report(
         map,
         recommendations,
         risks,
+        lang,
     };
     persona_report::render(&r)
 }

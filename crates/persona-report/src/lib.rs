@@ -9,9 +9,12 @@
 use std::fmt::Write;
 
 mod escape;
+mod labels;
 mod svg;
 
 pub use escape::escape;
+pub use labels::Lang;
+use labels::{fill, Labels};
 
 /// One segment of the model's current version, as `persona.segments` shows it.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +95,8 @@ pub struct Report {
     /// `None` when no recommendations were computed for this model's users.
     pub recommendations: Option<Vec<ExemplarRecommendations>>,
     pub risks: Vec<Risk>,
+    /// The language of the report's own words (data is shown as it is).
+    pub lang: Lang,
 }
 
 /// A palette that tells 20 segments apart (Tableau 20); beyond that it repeats.
@@ -106,120 +111,127 @@ pub fn colour(segment: i32) -> &'static str {
 }
 
 const STYLE: &str = "
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
 header{background:#1d2430;color:#fff;padding:20px 32px}header h1{margin:0 0 6px;font-size:24px}header p{margin:0;color:#c9d1dc}
 main{max-width:1100px;margin:0 auto;padding:8px 24px 40px}
 section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);margin:18px 0;padding:16px 22px}
 h2{font-size:18px;margin:4px 0 4px}p.note{color:#5b6675;font-size:13px;margin:2px 0 10px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ee;vertical-align:top}
-th{color:#5b6675;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{color:#5b6675;font-weight:600;white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .swatch{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 .chip{display:inline-block;background:#eef1f5;border-radius:10px;padding:1px 8px;margin:1px 3px 1px 0;font-size:12px}
 .empty{color:#5b6675;font-style:italic}
 svg text{font-family:inherit}
 ";
 
-/// Renders the report as one HTML document.
+/// Renders the report as one HTML document, its own words in `r.lang`.
 pub fn render(r: &Report) -> String {
+    let l = r.lang.labels();
     let mut h = String::with_capacity(64 * 1024);
-    let title = format!("persona segments: {} (version {})", r.model, r.version);
+    let title = fill(l.title, &[("model", &r.model), ("version", &r.version.to_string())]);
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head><body>\n",
+        l.html_lang,
         escape(&title)
     );
-    let silhouette = r.silhouette.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.3}"));
-    let _ = write!(
-        h,
-        "<header><h1>{}</h1><p>{} users in {} segments · metric {} · silhouette {} · trained {} ({}){}</p></header>\n<main>\n",
-        escape(&title),
-        r.rows,
-        r.k,
-        escape(&r.metric),
-        silhouette,
-        escape(&r.created_at),
-        escape(&r.training_mode),
-        r.profiles.as_ref().map(|p| format!(" · profiles {}", escape(p))).unwrap_or_default()
+    let silhouette = r.silhouette.map_or_else(|| l.not_available.to_owned(), |s| format!("{s:.3}"));
+    let profiles = r.profiles.as_ref().map(|p| fill(l.header_profiles, &[("profiles", &escape(p))])).unwrap_or_default();
+    let header = fill(
+        l.header,
+        &[
+            ("rows", &r.rows.to_string()),
+            ("k", &r.k.to_string()),
+            ("metric", &escape(&r.metric)),
+            ("silhouette", &silhouette),
+            ("created_at", &escape(&r.created_at)),
+            ("mode", &escape(&r.training_mode)),
+            ("profiles", &profiles),
+        ],
     );
-    sizes_section(&mut h, r);
-    map_section(&mut h, r);
-    traits_section(&mut h, r);
-    words_section(&mut h, r);
-    recommendations_section(&mut h, r);
-    risks_section(&mut h, r);
+    let _ = write!(h, "<header><h1>{}</h1><p>{header}</p></header>\n<main>\n", escape(&title));
+    sizes_section(&mut h, r, l);
+    map_section(&mut h, r, l);
+    traits_section(&mut h, r, l);
+    words_section(&mut h, r, l);
+    recommendations_section(&mut h, r, l);
+    risks_section(&mut h, r, l);
     h.push_str("</main></body></html>\n");
     h
 }
 
-fn hidden_note(r: &Report) -> String {
+fn hidden_note(r: &Report, l: &Labels) -> String {
     if r.hidden_segments > 0 {
-        format!(
-            " {} segment(s) smaller than the k-anonymity floor ({} users, <code>persona.k_anonymity_floor</code>) are not shown.",
-            r.hidden_segments, r.k_anonymity_floor
-        )
+        fill(l.hidden_note, &[("hidden", &r.hidden_segments.to_string()), ("floor", &r.k_anonymity_floor.to_string())])
     } else {
         String::new()
     }
 }
 
-fn sizes_section(h: &mut String, r: &Report) {
+fn sizes_section(h: &mut String, r: &Report, l: &Labels) {
     let _ = write!(
         h,
-        "<section id=\"sizes\"><h2>Segment sizes</h2><p class=\"note\">Users per segment and their share of all users.{}</p>\n",
-        hidden_note(r)
+        "<section id=\"sizes\"><h2>{}</h2><p class=\"note\">{}{}</p>\n",
+        l.sizes_heading,
+        l.sizes_note,
+        hidden_note(r, l)
     );
     if r.segments.is_empty() {
-        h.push_str("<p class=\"empty\">No segment to show.</p></section>\n");
+        let _ = write!(h, "<p class=\"empty\">{}</p></section>\n", l.sizes_empty);
         return;
     }
-    h.push_str(&svg::bar_chart(&r.segments));
+    h.push_str(&svg::bar_chart(&r.segments, l));
     h.push_str("</section>\n");
 }
 
-fn map_section(h: &mut String, r: &Report) {
-    h.push_str("<section id=\"map\"><h2>Map of users</h2>");
+fn map_section(h: &mut String, r: &Report, l: &Labels) {
+    let _ = write!(h, "<section id=\"map\"><h2>{}</h2>", l.map_heading);
     match &r.map {
         Some(m) if !m.points.is_empty() => {
-            let _ = write!(
-                h,
-                "<p class=\"note\">{} users (a sample of {}, every segment represented) on the first two principal components of their vectors \
-                 ({:.0}% and {:.0}% of the variance), coloured by segment; crosses mark the centroids.</p>\n",
-                m.points.len(),
-                m.population,
-                m.explained_variance_ratio[0] * 100.0,
-                m.explained_variance_ratio[1] * 100.0
+            let note = fill(
+                l.map_note,
+                &[
+                    ("shown", &m.points.len().to_string()),
+                    ("population", &m.population.to_string()),
+                    ("pc1", &format!("{:.0}", m.explained_variance_ratio[0] * 100.0)),
+                    ("pc2", &format!("{:.0}", m.explained_variance_ratio[1] * 100.0)),
+                ],
             );
-            h.push_str(&svg::scatter(m, &r.segments));
+            let _ = writeln!(h, "<p class=\"note\">{note}</p>");
+            h.push_str(&svg::scatter(m, &r.segments, l));
         }
-        _ => h.push_str("<p class=\"empty\">No vectors to draw.</p>"),
+        _ => {
+            let _ = write!(h, "<p class=\"empty\">{}</p>", l.map_empty);
+        }
     }
     h.push_str("</section>\n");
 }
 
-fn traits_section(h: &mut String, r: &Report) {
-    h.push_str(
-        "<section id=\"traits\"><h2>Traits by segment</h2><p class=\"note\">Lift of each trait's segment mean over the whole \
-         population (1.0 = average; red above, blue below). Recency lift above 1 means members bought longer ago.</p>\n",
+fn traits_section(h: &mut String, r: &Report, l: &Labels) {
+    let _ = writeln!(
+        h,
+        "<section id=\"traits\"><h2>{}</h2><p class=\"note\">{}</p>",
+        l.traits_heading, l.traits_note
     );
     if r.segments.iter().all(|s| s.lifts.iter().all(|(_, v)| v.is_none())) {
-        h.push_str("<p class=\"empty\">No traits: this model was not trained on profiles.</p></section>\n");
+        let _ = write!(h, "<p class=\"empty\">{}</p></section>\n", l.traits_empty);
         return;
     }
-    h.push_str(&svg::heat_map(&r.segments));
+    h.push_str(&svg::heat_map(&r.segments, l));
     h.push_str("</section>\n");
 }
 
-fn words_section(h: &mut String, r: &Report) {
-    h.push_str(
-        "<section id=\"words\"><h2>What sets each segment apart</h2><p class=\"note\">Categories by lift and the words of members' \
-         reviews and searches that are distinctive for the segment (class-based TF-IDF).</p>\n<table><tr><th>segment</th><th>size</th>\
-         <th>top categories</th><th>distinctive words</th></tr>\n",
+fn words_section(h: &mut String, r: &Report, l: &Labels) {
+    let _ = writeln!(
+        h,
+        "<section id=\"words\"><h2>{}</h2><p class=\"note\">{}</p>\n<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        l.words_heading, l.words_note, l.col_segment, l.col_size, l.col_categories, l.col_words
     );
     for s in &r.segments {
         let chips = |v: &[String]| -> String {
             if v.is_empty() {
-                "<span class=\"empty\">none</span>".to_owned()
+                format!("<span class=\"empty\">{}</span>", l.none)
             } else {
                 v.iter().map(|w| format!("<span class=\"chip\">{}</span>", escape(w))).collect()
             }
@@ -239,26 +251,28 @@ fn words_section(h: &mut String, r: &Report) {
     h.push_str("</table></section>\n");
 }
 
-fn recommendations_section(h: &mut String, r: &Report) {
-    h.push_str("<section id=\"recommendations\"><h2>Recommendations for an exemplar of each segment</h2>");
+fn recommendations_section(h: &mut String, r: &Report, l: &Labels) {
+    let _ = write!(h, "<section id=\"recommendations\"><h2>{}</h2>", l.recs_heading);
     let Some(recs) = &r.recommendations else {
-        h.push_str(
-            "<p class=\"empty\">No recommendations computed for these users yet: run <code>persona.recommend_all()</code>.</p></section>\n",
-        );
+        let _ = write!(h, "<p class=\"empty\">{}</p></section>\n", l.recs_empty);
         return;
     };
-    h.push_str(
-        "<p class=\"note\">The member nearest each centroid, and the top items in <code>persona.recommendations</code> for them.</p>\n\
-         <table><tr><th>segment</th><th>user</th><th>recommended items (score · why)</th></tr>\n",
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">{}</p>\n<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        l.recs_note, l.col_segment, l.col_user, l.col_items
     );
     for e in recs {
         let label = r.segments.iter().find(|s| s.id == e.segment).map(|s| s.label.as_str()).unwrap_or("");
         let items = if e.items.is_empty() {
-            "<span class=\"empty\">none</span>".to_owned()
+            format!("<span class=\"empty\">{}</span>", l.none)
         } else {
             e.items
                 .iter()
-                .map(|i| format!("<span class=\"chip\">item {} · {:.3} · {}</span>", i.item_id, i.score, escape(&i.reason)))
+                .map(|i| {
+                    let item = fill(l.item, &[("id", &i.item_id.to_string())]);
+                    format!("<span class=\"chip\">{item} · {:.3} · {}</span>", i.score, escape(&i.reason))
+                })
                 .collect()
         };
         let _ = writeln!(
@@ -275,16 +289,21 @@ fn recommendations_section(h: &mut String, r: &Report) {
     h.push_str("</table></section>\n");
 }
 
-fn risks_section(h: &mut String, r: &Report) {
-    h.push_str(
-        "<section id=\"risks\"><h2>Top risks</h2><p class=\"note\">Users who behave unlike anyone else: robust z-score of the distance \
-         to their segment's centroid (members of segments under 1% of users are scored against the nearest larger one).</p>\n",
+fn risks_section(h: &mut String, r: &Report, l: &Labels) {
+    let _ = writeln!(
+        h,
+        "<section id=\"risks\"><h2>{}</h2><p class=\"note\">{}</p>",
+        l.risks_heading, l.risks_note
     );
     if r.risks.is_empty() {
-        h.push_str("<p class=\"empty\">No user scores 3 or more.</p></section>\n");
+        let _ = write!(h, "<p class=\"empty\">{}</p></section>\n", l.risks_empty);
         return;
     }
-    h.push_str("<table><tr><th>#</th><th>user</th><th>segment</th><th>anomaly score</th><th>distance</th></tr>\n");
+    let _ = writeln!(
+        h,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        l.col_rank, l.col_user, l.col_segment, l.col_anomaly, l.col_distance
+    );
     for (i, x) in r.risks.iter().enumerate() {
         let _ = writeln!(
             h,

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::labels::{fill, Labels};
 use crate::{colour, escape, Map, Segment};
 
 const WIDTH: f64 = 1040.0;
@@ -16,7 +17,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Horizontal bars, one per segment, labelled with size and share.
-pub fn bar_chart(segments: &[Segment]) -> String {
+pub fn bar_chart(segments: &[Segment], l: &Labels) -> String {
     let row = 28.0;
     let label_w = 330.0;
     let bar_w = WIDTH - label_w - 150.0;
@@ -25,7 +26,8 @@ pub fn bar_chart(segments: &[Segment]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg role=\"img\" aria-label=\"segment sizes\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
+        "<svg role=\"img\" aria-label=\"{aria}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">",
+        aria = l.sizes_aria
     );
     for (i, s) in segments.iter().enumerate() {
         let y = 5.0 + row * i as f64;
@@ -37,7 +39,10 @@ pub fn bar_chart(segments: &[Segment]) -> String {
              <rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{h}\" rx=\"3\" fill=\"{c}\"/>\
              <text x=\"{vx:.1}\" y=\"{ty}\" font-size=\"12\" fill=\"#5b6675\">{size} · {share:.1}%</text></g>",
             id = s.id,
-            title = escape(&format!("segment {}: {} users ({:.1}%)", s.id, s.size, s.share * 100.0)),
+            title = escape(&fill(
+                l.bar_title,
+                &[("id", &s.id.to_string()), ("size", &s.size.to_string()), ("share", &format!("{:.1}", s.share * 100.0))]
+            )),
             lx = label_w - 8.0,
             ty = y + row * 0.62,
             label = escape(&truncate(&s.label, 40)),
@@ -53,7 +58,7 @@ pub fn bar_chart(segments: &[Segment]) -> String {
 }
 
 /// Users on two principal components, coloured by segment, with a legend.
-pub fn scatter(m: &Map, segments: &[Segment]) -> String {
+pub fn scatter(m: &Map, segments: &[Segment], l: &Labels) -> String {
     let (plot_w, plot_h, pad, legend_w) = (740.0, 520.0, 24.0, WIDTH - 740.0 - 20.0);
     let all = m.points.iter().chain(&m.centroids);
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
@@ -74,10 +79,13 @@ pub fn scatter(m: &Map, segments: &[Segment]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg role=\"img\" aria-label=\"map of users\" viewBox=\"0 0 {WIDTH} {plot_h}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">\
+        "<svg role=\"img\" aria-label=\"{aria}\" viewBox=\"0 0 {WIDTH} {plot_h}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">\
          <rect x=\"0\" y=\"0\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"#fbfcfd\" stroke=\"#e6e9ee\"/>\
-         <text x=\"{cx}\" y=\"{by}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#5b6675\">first principal component</text>\
-         <text x=\"12\" y=\"{cy}\" font-size=\"11\" fill=\"#5b6675\" transform=\"rotate(-90 12 {cy})\" text-anchor=\"middle\">second principal component</text>",
+         <text x=\"{cx}\" y=\"{by}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#5b6675\">{x_axis}</text>\
+         <text x=\"12\" y=\"{cy}\" font-size=\"11\" fill=\"#5b6675\" transform=\"rotate(-90 12 {cy})\" text-anchor=\"middle\">{y_axis}</text>",
+        aria = l.map_aria,
+        x_axis = l.map_x_axis,
+        y_axis = l.map_y_axis,
         cx = plot_w / 2.0,
         by = plot_h - 6.0,
         cy = plot_h / 2.0,
@@ -139,14 +147,15 @@ fn heat_colour(lift: f64) -> String {
 }
 
 /// Segments down, traits across, lift in each cell.
-pub fn heat_map(segments: &[Segment]) -> String {
+pub fn heat_map(segments: &[Segment], l: &Labels) -> String {
     let traits: Vec<&str> = segments.first().map(|s| s.lifts.iter().map(|(n, _)| n.as_str()).collect()).unwrap_or_default();
     let (label_w, cell_w, cell_h, head_h) = (330.0, ((WIDTH - 330.0) / traits.len().max(1) as f64).min(130.0), 28.0, 34.0);
     let height = head_h + cell_h * segments.len() as f64 + 4.0;
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg role=\"img\" aria-label=\"trait lift by segment\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
+        "<svg role=\"img\" aria-label=\"{aria}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">",
+        aria = l.traits_aria
     );
     for (j, t) in traits.iter().enumerate() {
         let _ = write!(
@@ -154,7 +163,7 @@ pub fn heat_map(segments: &[Segment]) -> String {
             "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#5b6675\">{}</text>",
             label_w + cell_w * (j as f64 + 0.5),
             head_h - 12.0,
-            escape(t)
+            escape(l.trait_name(t))
         );
     }
     for (i, s) in segments.iter().enumerate() {

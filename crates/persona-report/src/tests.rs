@@ -39,6 +39,7 @@ fn report() -> Report {
             items: vec![Recommendation { item_id: 7, score: 0.9, reason: "bought with <b>".to_owned() }],
         }]),
         risks: vec![Risk { user_id: 99, segment: 2, anomaly_score: 8.5, distance: 0.7 }],
+        lang: Lang::En,
     }
 }
 
@@ -98,4 +99,49 @@ fn colours_are_stable_per_segment() {
     assert_eq!(colour(0), colour(20));
     assert_ne!(colour(0), colour(1));
     assert_eq!(colour(-1), colour(19));
+}
+
+#[test]
+fn languages_parse_and_unknown_ones_do_not() {
+    assert_eq!(Lang::parse("en"), Some(Lang::En));
+    assert_eq!(Lang::parse(" ZH "), Some(Lang::Zh));
+    assert_eq!(Lang::parse("zh_CN"), Some(Lang::Zh));
+    assert_eq!(Lang::parse("zh-Hans"), Some(Lang::Zh));
+    assert_eq!(Lang::parse("fr"), None);
+    assert_eq!(Lang::parse(""), None);
+    assert_eq!(Lang::default(), Lang::En);
+}
+
+#[test]
+fn a_chinese_report_has_chinese_labels_and_the_data_as_it_is() {
+    let mut r = report();
+    r.lang = Lang::Zh;
+    r.segments[0].words = vec!["质量".to_owned(), "物流".to_owned()];
+    let html = render(&r);
+    assert!(html.contains("<html lang=\"zh-Hans\">"));
+    for label in ["分群规模", "用户分布图", "各分群的特征", "各分群的与众不同之处", "各分群典型用户的推荐", "高风险用户", "代表性词语", "第一主成分", "购买频次"] {
+        assert!(html.contains(label), "{label}");
+    }
+    assert!(html.contains("<span class=\"chip\">质量</span><span class=\"chip\">物流</span>"));
+    assert!(html.contains("另有 1 个分群小于 k-匿名下限（10 位用户"));
+    assert!(html.contains("（分别解释 50% 和 20% 的方差）"));
+    // Data is not translated, and an unknown trait keeps its own name.
+    assert!(html.contains("premium · Dresses"));
+    assert!(html.contains(">monetary<") || html.contains(">消费金额<"));
+    // Every section is still there once; none of the English headings is.
+    for id in ["sizes", "map", "traits", "words", "recommendations", "risks"] {
+        assert_eq!(count(&html, &format!("<section id=\"{id}\">")), 1, "{id}");
+    }
+    for english in ["Segment sizes", "Map of users", "Top risks", "distinctive words", "principal component", "users in"] {
+        assert!(!html.contains(english), "{english}");
+    }
+    assert!(html.contains("&lt;script&gt;"), "data is escaped in Chinese too");
+}
+
+#[test]
+fn the_english_report_has_no_chinese_label() {
+    let html = render(&report());
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("Segment sizes"));
+    assert!(!html.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
 }

@@ -20,6 +20,8 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
+mod zh;
+pub use zh::read_polarity_dir;
 
 /// Length of the event window, in days.
 pub const DAYS: i64 = 90;
@@ -947,7 +949,7 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
     let mut reviews: Vec<(u32, u8, &SourceReview, i64)> = Vec::new();
     for e in events.iter().filter(|e| e.kind == 2) {
         if rng.random::<f64>() < spec.review_p {
-            let rating = pick_weighted(&spec.ratings, &mut rng) as u8 + 1;
+            let rating = cat.rating_for(pick_weighted(&spec.ratings, &mut rng) as u8 + 1, &mut rng);
             let review = cat.review_for(e.item, rating, &mut rng);
             let at = e.at + rng.random_range(2 * 86_400..20 * 86_400);
             if at < END_UNIX {

@@ -3,10 +3,12 @@
 //!   persona-shop --users 20000 --seed 1 --reviews data/womens_clothing_reviews.csv.gz --out DIR
 //!
 //! Writes DIR/items.csv, users.csv, events.csv, searches.csv, reviews.csv and personas.csv
-//! (the planted truth, which a pipeline must not read). Files are written under temporary
+//! (the planted truth, which a pipeline must not read). With `--reviews-zh DIR` (a directory
+//! with pos.txt and neg.txt, one Chinese review a line) the review texts are those instead,
+//! on the same catalogue and personas (see the `zh` module). Files are written under temporary
 //! names and renamed at the end, so a directory never holds a partial shop.
 
-use persona_shop::{generate, Catalogue, Config, Persona, Sinks};
+use persona_shop::{generate, read_polarity_dir, Catalogue, Config, Persona, Sinks};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -14,7 +16,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "usage: persona-shop [--users N (20000)] [--seed S (1)] \
-[--reviews PATH (data/womens_clothing_reviews.csv.gz)] [--threads N (0: one per CPU)] --out DIR";
+[--reviews PATH (data/womens_clothing_reviews.csv.gz)] [--reviews-zh DIR (pos.txt, neg.txt)] \
+[--threads N (0: one per CPU)] --out DIR";
 
 const FILES: [&str; 6] = ["items", "users", "events", "searches", "reviews", "personas"];
 
@@ -35,6 +38,7 @@ fn run() -> Result<(), String> {
         threads: 0,
     };
     let mut reviews = PathBuf::from("data/womens_clothing_reviews.csv.gz");
+    let mut reviews_zh: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -44,6 +48,7 @@ fn run() -> Result<(), String> {
             "--seed" => cfg.seed = parse(&value("--seed")?, "--seed")?,
             "--threads" => cfg.threads = parse(&value("--threads")?, "--threads")?,
             "--reviews" => reviews = PathBuf::from(value("--reviews")?),
+            "--reviews-zh" => reviews_zh = Some(PathBuf::from(value("--reviews-zh")?)),
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -59,7 +64,11 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
 
     let t0 = Instant::now();
-    let cat = Catalogue::from_reviews_gz(&reviews, cfg.seed).map_err(|e| e.to_string())?;
+    let mut cat = Catalogue::from_reviews_gz(&reviews, cfg.seed).map_err(|e| e.to_string())?;
+    if let Some(dir) = &reviews_zh {
+        let (positive, negative) = read_polarity_dir(dir).map_err(|e| e.to_string())?;
+        cat = cat.with_polarity_reviews(positive, negative).map_err(|e| e.to_string())?;
+    }
     let tmp = |name: &str| out.join(format!("{name}.csv.tmp"));
     let mut writers: Vec<BufWriter<File>> = FILES
         .iter()

@@ -123,10 +123,10 @@ impl<'a> ModelFile<'a> {
         };
         shape.eps = c.f32("eps")?;
         let block = c.count("block size", 1 << 10)?;
-        if block != BLOCK || shape.hidden % BLOCK != 0 || shape.intermediate % BLOCK != 0 {
+        if block != BLOCK || !shape.hidden.is_multiple_of(BLOCK) || !shape.intermediate.is_multiple_of(BLOCK) {
             return Err(format!("block size {block} and widths must be multiples of {BLOCK}"));
         }
-        if shape.hidden % shape.heads != 0 || !(shape.eps > 0.0 && shape.eps < 1.0) {
+        if !shape.hidden.is_multiple_of(shape.heads) || !(shape.eps > 0.0 && shape.eps < 1.0) {
             return Err("hidden size is not a multiple of heads, or eps is out of range".into());
         }
 
