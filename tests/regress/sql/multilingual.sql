@@ -2,10 +2,11 @@
 -- model), Chinese and other scripts, registration rules, cancel.
 \set SHOW_CONTEXT never
 SELECT name, weights, prefix, max_tokens FROM persona.models WHERE name LIKE 'multilingual%' ORDER BY name;
--- Unit vectors of 384 for any script, empty text and text beyond the four windows.
+-- Unit vectors of 384 for any script (cuneiform is not in the vocabulary: unknown pieces),
+-- empty text and text beyond the four windows.
 SELECT left(t, 12) AS text, array_length(v, 1) AS dims, round(sqrt(persona.inner_product(v, v))::numeric, 4) AS norm
 FROM (VALUES ('这个手机很好用'), ('這款筆記型電腦很好'), ('great value'), ('😀😀'), (''), ('   '),
-             ('ｆｕｌｌ　ｗｉｄｔｈ'), (repeat('物流很快，质量很好。', 2000))) AS x(t),
+             ('ｆｕｌｌ　ｗｉｄｔｈ'), ('𒀀𒀁𒀂 ꙮ'), (repeat('物流很快，质量很好。', 2000))) AS x(t),
      LATERAL (SELECT persona.embed(t, 'multilingual-e5-small') AS v) AS e;
 -- Meaning survives: a paraphrase is closer than an unrelated review, also across languages.
 SELECT persona.cosine_similarity(persona.embed('物流太慢了', 'multilingual-e5-small'), persona.embed('快递很慢', 'multilingual-e5-small'))
