@@ -59,6 +59,13 @@ pub(crate) struct Labels {
     pub traits_aria: &'static str,
     /// Trait headings as the SQL layer names them, and their translation.
     pub traits: &'static [(&'static str, &'static str)],
+    /// The words persona's SQL puts into segment labels (price band,
+    /// lifecycle stage), and their translation; other parts of a label
+    /// (category names) are data and shown as they are.
+    pub label_words: &'static [(&'static str, &'static str)],
+    /// The reasons persona's recommender writes, as (English text before the
+    /// item or segment, after it, this language's template with `{n}`).
+    pub reasons: &'static [(&'static str, &'static str, &'static str)],
     pub words_heading: &'static str,
     pub words_note: &'static str,
     pub col_segment: &'static str,
@@ -81,6 +88,40 @@ pub(crate) struct Labels {
 }
 
 impl Labels {
+    /// A segment label with its " · "-separated words translated, and a
+    /// trailing " (n)" (added to tell equal labels apart) kept.
+    pub fn segment_label(&self, label: &str) -> String {
+        if self.label_words.is_empty() {
+            return label.to_owned();
+        }
+        let (body, suffix) = match label.rfind(" (") {
+            Some(at) if label.ends_with(')') => label.split_at(at),
+            _ => (label, ""),
+        };
+        let parts: Vec<&str> = body
+            .split(" · ")
+            .map(|part| self.label_words.iter().find(|(en, _)| *en == part).map_or(part, |(_, t)| t))
+            .collect();
+        parts.join(" · ") + suffix
+    }
+
+    /// A recommendation reason in this language; one it does not know is
+    /// shown as it is.
+    pub fn reason(&self, reason: &str) -> String {
+        for (before, after, template) in self.reasons {
+            if !template.contains("{n}") {
+                if reason == *before {
+                    return (*template).to_owned();
+                }
+            } else if let Some(n) = reason.strip_prefix(before).and_then(|rest| rest.strip_suffix(after)) {
+                if !n.is_empty() {
+                    return template.replace("{n}", n);
+                }
+            }
+        }
+        reason.to_owned()
+    }
+
     /// A trait's heading in this language; one the table does not know is shown as it is.
     pub fn trait_name<'a>(&self, name: &'a str) -> &'a str {
         self.traits.iter().find(|(en, _)| *en == name).map_or(name, |(_, t)| t)
@@ -121,6 +162,8 @@ static EN: Labels = Labels {
     traits_empty: "No traits: this model was not trained on profiles.",
     traits_aria: "trait lift by segment",
     traits: &[],
+    label_words: &[],
+    reasons: &[],
     words_heading: "What sets each segment apart",
     words_note: "Categories by lift and the words of members' reviews and searches that are distinctive for the segment (class-based TF-IDF).",
     col_segment: "segment",
@@ -175,6 +218,24 @@ static ZH: Labels = Labels {
         ("order value", "客单价"),
         ("activity", "活跃度"),
         ("predicted value", "预测价值"),
+    ],
+    label_words: &[
+        ("budget", "低价"),
+        ("mid", "中档"),
+        ("premium", "高端"),
+        ("new", "新客"),
+        ("active", "活跃"),
+        ("at risk", "流失风险"),
+        ("lapsed", "已流失"),
+    ],
+    reasons: &[
+        ("related to item ", " in your history", "与您买过的商品 {n} 相关"),
+        ("often comes after item ", " in your history", "常在商品 {n} 之后购买"),
+        ("new item whose text matches your items", "", "新商品，文字与您的商品相近"),
+        ("nearest to your profile vector", "", "最接近您的画像"),
+        ("matches your review and search text", "", "与您的评价和搜索相符"),
+        ("popular in your segment ", "", "在您的分群 {n} 中热门"),
+        ("popular overall", "", "全站热门"),
     ],
     words_heading: "各分群的与众不同之处",
     words_note: "按提升度排序的品类，以及成员的评价和搜索中最能代表该分群的词语（基于类别的 TF-IDF）。",

@@ -124,9 +124,31 @@ th{color:#5b6675;font-weight:600;white-space:nowrap}td.num{text-align:right;font
 svg text{font-family:inherit}
 ";
 
+/// The report with the words persona's SQL wrote into its data (segment
+/// labels, recommendation reasons) in the report's language.
+fn translate(r: &Report, l: &Labels) -> Report {
+    let mut t = r.clone();
+    for s in &mut t.segments {
+        s.label = l.segment_label(&s.label);
+    }
+    for e in t.recommendations.iter_mut().flatten() {
+        for i in &mut e.items {
+            i.reason = l.reason(&i.reason);
+        }
+    }
+    t
+}
+
 /// Renders the report as one HTML document, its own words in `r.lang`.
 pub fn render(r: &Report) -> String {
     let l = r.lang.labels();
+    let translated;
+    let r = if l.label_words.is_empty() && l.reasons.is_empty() {
+        r
+    } else {
+        translated = translate(r, l);
+        &translated
+    };
     let mut h = String::with_capacity(64 * 1024);
     let title = fill(l.title, &[("model", &r.model), ("version", &r.version.to_string())]);
     let _ = write!(

@@ -125,8 +125,9 @@ fn a_chinese_report_has_chinese_labels_and_the_data_as_it_is() {
     assert!(html.contains("<span class=\"chip\">质量</span><span class=\"chip\">物流</span>"));
     assert!(html.contains("另有 1 个分群小于 k-匿名下限（10 位用户"));
     assert!(html.contains("（分别解释 50% 和 20% 的方差）"));
-    // Data is not translated, and an unknown trait keeps its own name.
-    assert!(html.contains("premium · Dresses"));
+    // The words persona's SQL puts into labels are translated, category names
+    // (data) are not, and an unknown trait keeps its own name.
+    assert!(html.contains("高端 · Dresses"));
     assert!(html.contains(">monetary<") || html.contains(">消费金额<"));
     // Every section is still there once; none of the English headings is.
     for id in ["sizes", "map", "traits", "words", "recommendations", "risks"] {
@@ -144,4 +145,26 @@ fn the_english_report_has_no_chinese_label() {
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("Segment sizes"));
     assert!(!html.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+}
+
+#[test]
+fn label_words_and_reasons_are_translated_and_anything_else_kept() {
+    let zh = Lang::Zh.labels();
+    assert_eq!(zh.segment_label("budget · 图书 · active"), "低价 · 图书 · 活跃");
+    assert_eq!(zh.segment_label("数码电子 · at risk (3)"), "数码电子 · 流失风险 (3)");
+    assert_eq!(zh.segment_label("budget-ish · lapsed"), "budget-ish · 已流失");
+    assert_eq!(zh.segment_label(""), "");
+    assert_eq!(zh.reason("related to item 861 in your history"), "与您买过的商品 861 相关");
+    assert_eq!(zh.reason("often comes after item 5 in your history"), "常在商品 5 之后购买");
+    assert_eq!(zh.reason("popular in your segment 2"), "在您的分群 2 中热门");
+    assert_eq!(zh.reason("popular overall"), "全站热门");
+    assert_eq!(zh.reason("related to item  in your history"), "related to item  in your history");
+    assert_eq!(zh.reason("bought with <b>"), "bought with <b>");
+    let en = Lang::En.labels();
+    assert_eq!(en.segment_label("budget · Dresses · active"), "budget · Dresses · active");
+    assert_eq!(en.reason("popular overall"), "popular overall");
+    let mut r = report();
+    r.lang = Lang::Zh;
+    r.recommendations.as_mut().unwrap()[0].items[0].reason = "popular overall".to_owned();
+    assert!(render(&r).contains("全站热门"));
 }
