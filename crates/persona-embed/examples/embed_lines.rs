@@ -45,7 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tokens: usize = refs.iter().map(|t| enc.tokenize_with(prefix, t).map(|t| t.len()).unwrap_or(0)).sum();
 
     let start = Instant::now();
-    let vectors = enc.embed_with(prefix, &refs, BATCH)?;
+    // PERSONA_EMBED_BATCH=1 measures one text per forward pass, as a per-row
+    // `persona.embed()` runs.
+    let batch = std::env::var("PERSONA_EMBED_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(BATCH);
+    let vectors = enc.embed_with(prefix, &refs, batch)?;
     let secs = start.elapsed().as_secs_f64();
 
     let dim = enc.info().dimension;
