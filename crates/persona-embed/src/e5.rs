@@ -84,7 +84,9 @@ impl E5 {
         let norm = |name: &str| -> Result<LayerNorm, String> {
             Ok(LayerNorm { gamma: file.f32(&format!("{name}.w"), h)?, beta: file.f32(&format!("{name}.b"), h)? })
         };
-        let packed = q4::fast();
+        // Without VNNI the 4-bit kernel would run its portable path: slower
+        // than the expanded weights.
+        let packed = crate::kernels::vnni();
         let mut layers = Vec::with_capacity(s.layers);
         for l in 0..s.layers {
             layers.push(Layer {

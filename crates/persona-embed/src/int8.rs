@@ -148,7 +148,7 @@ impl Int8Linear {
         if rows == 0 {
             return;
         }
-        let vnni = use_vnni();
+        let vnni = kernels::vnni();
         let threads = rayon::current_num_threads().max(1);
         let blocks = outputs.div_ceil(LANES);
         let dst = Shared(out.as_mut_ptr());
@@ -221,18 +221,6 @@ impl Int8Linear {
             }
         }
     }
-}
-
-/// The VNNI kernel runs only where the other kernels run their AVX-512
-/// copies, so that `kernels::force_portable` reaches it too.
-#[cfg(target_arch = "x86_64")]
-fn use_vnni() -> bool {
-    kernels::level() == Level::Avx512 && is_x86_feature_detected!("avx512vnni")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn use_vnni() -> bool {
-    false
 }
 
 /// Quantises one row to u8 over [min(0, min x), max(0, max x)], so that zero

@@ -62,6 +62,19 @@ pub fn level() -> Level {
     }
 }
 
+/// Whether the integer kernels (int8 and 4-bit layers) may use AVX-512 VNNI:
+/// only where the other kernels run their AVX-512 copies, so that
+/// [`force_portable`] reaches them too.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn vnni() -> bool {
+    level() == Level::Avx512 && is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn vnni() -> bool {
+    false
+}
+
 /// Makes every kernel take its portable path (true) or the widest the CPU
 /// has again (false). For tests of the fallback.
 pub fn force_portable(on: bool) {

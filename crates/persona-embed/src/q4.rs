@@ -24,7 +24,7 @@ pub(crate) fn dequantize(blocks: &[u8], out: &mut [f32]) {
 
 mod linear;
 
-pub(crate) use linear::{fast, Q4Linear};
+pub(crate) use linear::Q4Linear;
 
 #[cfg(test)]
 mod tests {

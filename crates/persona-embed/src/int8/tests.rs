@@ -56,7 +56,7 @@ fn check_accuracy(label: &str) {
 
 #[test]
 fn int8_accuracy_and_paths_agree() {
-    check_accuracy(if use_vnni() { "vnni" } else { "portable" });
+    check_accuracy(if kernels::vnni() { "vnni" } else { "portable" });
     // Every shape and row count, accumulating into a random start.
     let outputs_of_every_shape = || {
         let mut all = Vec::new();
@@ -74,7 +74,7 @@ fn int8_accuracy_and_paths_agree() {
     let fast = outputs_of_every_shape();
     // The only test that forces the fallback, and it resets it at once.
     kernels::force_portable(true);
-    assert!(!use_vnni());
+    assert!(!kernels::vnni());
     let slow = outputs_of_every_shape();
     let portable_ok = std::panic::catch_unwind(|| check_accuracy("portable"));
     kernels::force_portable(false);
@@ -201,7 +201,7 @@ fn int8_speed() {
 }
 
 fn speed(label: &str) {
-    println!("{label}, vnni {}", use_vnni());
+    println!("{label}, vnni {}", kernels::vnni());
     for rows in [78, 2464] {
         for (inputs, outputs) in [(384, 1152), (384, 1536), (1536, 384)] {
             let w = random(outputs * inputs, 1, 0.05);

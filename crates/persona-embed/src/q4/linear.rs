@@ -19,7 +19,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::{BLOCK, BLOCK_BYTES};
-use crate::kernels::{self, Level};
+use crate::kernels;
 
 /// Outputs per packed block: one register of i32 sums.
 const LANES: usize = 16;
@@ -96,7 +96,7 @@ impl Q4Linear {
         }
         let rows = (x.len() / self.inputs).min(out.len() / outputs);
         let rounded = round_rows(&x[..rows * self.inputs], self.inputs);
-        let vnni = use_vnni();
+        let vnni = kernels::vnni();
         let out_blocks = outputs.div_ceil(LANES);
         let threads = rayon::current_num_threads().max(1);
         let dst = Shared(out.as_mut_ptr());
@@ -156,22 +156,6 @@ struct Tile<'a> {
     out: *mut f32,
     outputs: usize,
     accumulate: bool,
-}
-
-#[cfg(target_arch = "x86_64")]
-fn use_vnni() -> bool {
-    kernels::level() == Level::Avx512 && is_x86_feature_detected!("avx512vnni")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn use_vnni() -> bool {
-    false
-}
-
-/// Whether this CPU runs [`Q4Linear`] at full speed (else a caller may
-/// prefer weights expanded to f32).
-pub(crate) fn fast() -> bool {
-    use_vnni()
 }
 
 /// The tile in plain Rust: the same i32 sums, the same scaling.
