@@ -15,12 +15,11 @@ mod errors;
 mod gucs;
 mod item2vec;
 mod jsonb;
-mod kmeans;
-mod kmeans_store;
 mod models;
 mod recommend;
 mod report;
 mod runtime;
+mod segments;
 mod similarity;
 mod source;
 mod spi;
@@ -70,7 +69,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/segments.sql",
     name = "segments",
-    requires = ["profiles", kmeans_store::kmeans_nearest]
+    requires = ["profiles", segments::score::kmeans_nearest]
 );
 // Recommendation tables and the view persona.recommendations.
 extension_sql_file!("../sql/recommend.sql", name = "recommend", requires = ["segments"]);

@@ -64,6 +64,18 @@ pub enum ClusterError {
         /// What it must be.
         reason: &'static str,
     },
+    /// A setting of [`crate::train`] that cannot be used, alone or with this
+    /// data (`k` above the number of rows); the message names it and says why.
+    InvalidSetting(String),
+    /// A later pass over a [`crate::RowSource`] did not give the rows of the first.
+    SourceChanged {
+        /// Rows of the first read.
+        expected: usize,
+        /// Rows of the later pass.
+        got: usize,
+    },
+    /// The caller's stop check said so.
+    Cancelled,
 }
 
 impl fmt::Display for ClusterError {
@@ -93,6 +105,11 @@ impl fmt::Display for ClusterError {
                 write!(f, "label {label} is not below the number of clusters {k}")
             }
             ClusterError::InvalidParameter { name, reason } => write!(f, "invalid {name}: {reason}"),
+            ClusterError::InvalidSetting(message) => f.write_str(message),
+            ClusterError::SourceChanged { expected, got } => {
+                write!(f, "the source gave {got} rows on a later pass, not {expected}: it changed during the training")
+            }
+            ClusterError::Cancelled => write!(f, "the computation was cancelled"),
         }
     }
 }

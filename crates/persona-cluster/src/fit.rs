@@ -1,9 +1,8 @@
 //! Whole fits for data that fits in memory: restarts, convergence, choice of k.
 
 use crate::data::prepare_rows;
-use crate::lloyd::Lloyd;
-use crate::rng::derive_seed;
-use crate::seeding::greedy_plus_plus;
+use crate::driver::{best_of_restarts, Hooks, Restarts};
+use crate::params::Init;
 use crate::silhouette::silhouette;
 use crate::{ClusterError, Metric};
 
@@ -46,50 +45,51 @@ pub struct KMeansResult {
     pub n_init_best: usize,
 }
 
-fn check_config(config: &KMeansConfig) -> Result<(), ClusterError> {
-    if config.max_iter == 0 {
-        return Err(ClusterError::InvalidParameter { name: "max_iter", reason: "must be at least 1" });
+impl KMeansConfig {
+    /// Checks the settings that do not depend on the data.
+    pub fn check(&self) -> Result<(), ClusterError> {
+        if self.max_iter == 0 {
+            return Err(ClusterError::InvalidParameter { name: "max_iter", reason: "must be at least 1" });
+        }
+        if self.n_init == 0 {
+            return Err(ClusterError::InvalidParameter { name: "n_init", reason: "must be at least 1" });
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(ClusterError::InvalidParameter { name: "tol", reason: "must be a finite number >= 0" });
+        }
+        Ok(())
     }
-    if config.n_init == 0 {
-        return Err(ClusterError::InvalidParameter { name: "n_init", reason: "must be at least 1" });
-    }
-    if !(config.tol >= 0.0 && config.tol.is_finite()) {
-        return Err(ClusterError::InvalidParameter { name: "tol", reason: "must be a finite number >= 0" });
-    }
-    Ok(())
 }
 
 /// K-means on in-memory rows: `n_init` restarts, each seeded by k-means++ and
 /// run with Lloyd steps until no row changes cluster, the relative change in
 /// inertia falls below `tol`, or `max_iter` steps. Keeps the restart with the
 /// lowest final inertia (the earliest on ties). Deterministic for a seed.
+/// The restarts are [`train`](crate::train)'s, without its callbacks.
 pub fn fit(data: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMeansResult, ClusterError> {
-    check_config(config)?;
+    config.check()?;
     let (rows, n) = prepare_rows(data, dim, config.metric)?;
     if config.k < 1 || config.k > n {
         return Err(ClusterError::InvalidK { k: config.k, rows: n });
     }
-    let mut best: Option<KMeansResult> = None;
-    for restart in 0..config.n_init {
-        let seed = if restart == 0 { config.seed } else { derive_seed(config.seed, restart as u64) };
-        let initial = greedy_plus_plus(&rows, dim, config.k, config.metric, seed);
-        let mut lloyd = Lloyd::new(&rows, dim, initial, config.metric)?;
-        let mut previous: Option<f64> = None;
-        for _ in 0..config.max_iter {
-            let stats = lloyd.step();
-            if stats.converged(previous, config.tol) {
-                break;
-            }
-            previous = Some(stats.inertia);
-        }
-        let inertia = lloyd.relabel();
-        let iterations = lloyd.iteration();
-        if best.as_ref().is_none_or(|b| inertia < b.inertia) {
-            let (centroids, labels) = lloyd.into_parts();
-            best = Some(KMeansResult { centroids, labels, inertia, iterations, n_init_best: restart });
-        }
-    }
-    best.ok_or(ClusterError::EmptyData)
+    let plan = Restarts {
+        k: config.k,
+        metric: config.metric,
+        init: Init::KMeansPlusPlus,
+        n_init: config.n_init,
+        max_iter: config.max_iter,
+        tol: config.tol,
+        seed: config.seed,
+        relabel_single: true,
+    };
+    let run = best_of_restarts(&rows, dim, &plan, &Hooks::NONE)?;
+    Ok(KMeansResult {
+        centroids: run.centroids,
+        labels: run.labels,
+        inertia: run.inertia,
+        iterations: run.iterations,
+        n_init_best: run.restart,
+    })
 }
 
 /// Quality of one candidate number of clusters.
@@ -118,7 +118,7 @@ pub struct KChoice {
 /// The cost is one O(rows²) silhouette per `k`: pass a sample of a few
 /// thousand rows, not a table.
 pub fn choose_k(sample: &[f32], dim: usize, k_min: usize, k_max: usize, config: &KMeansConfig) -> Result<KChoice, ClusterError> {
-    check_config(config)?;
+    config.check()?;
     let (rows, n) = prepare_rows(sample, dim, config.metric)?;
     if k_min < 2 || k_min > k_max {
         return Err(ClusterError::InvalidParameter { name: "k range", reason: "need 2 <= k_min <= k_max" });

@@ -5,6 +5,9 @@
 //!
 //! * Seeding: [`kmeans_plus_plus`], or [`random_rows`].
 //! * Training in memory, one step per call: [`Lloyd`]; or all at once: [`fit`].
+//! * The whole training of segments, with cancel and progress callbacks,
+//!   over any [`RowSource`] (rows in memory, or read in passes): [`train`],
+//!   whose settings [`TrainParams::check`] checks once.
 //! * Training out of core: [`PassAccumulator`] (exact Lloyd, one pass over
 //!   the table per step) or [`MiniBatch`] (Sculley's web-scale k-means).
 //! * Scoring: [`assign`] (nearest and second-nearest centroid),
@@ -15,8 +18,8 @@
 //! * Explaining segments: [`class_tfidf`].
 //!
 //! Parallel work runs on rayon's current pool: the global one, or the one a
-//! caller enters with `ThreadPool::install`. Results do not depend on the
-//! number of threads.
+//! caller enters with `ThreadPool::install` (for [`train`], the one its
+//! [`Hooks::parallel`] enters). Results do not depend on the number of threads.
 
 #![warn(missing_docs)]
 
@@ -25,6 +28,7 @@ mod agreement;
 mod anomaly;
 mod assign;
 mod data;
+mod driver;
 mod error;
 mod fit;
 mod kernel;
@@ -32,24 +36,29 @@ mod lloyd;
 mod matching;
 mod nearest;
 mod minibatch;
+mod params;
 mod pass;
 mod rng;
 mod seeding;
 mod silhouette;
+mod source;
 mod tfidf;
 
 pub use agreement::{adjusted_rand_index, normalized_mutual_info};
 pub use anomaly::{anomaly_score, cluster_spreads, Spread};
 pub use assign::{assign, Assignment};
 pub use data::normalize_rows;
+pub use driver::{train, Hooks, Progress, Segmentation};
 pub use error::ClusterError;
 pub use fit::{choose_k, fit, KCandidate, KChoice, KMeansConfig, KMeansResult};
 pub use lloyd::{IterationStats, Lloyd};
 pub use matching::{hungarian_min_cost, match_centroids};
 pub use minibatch::MiniBatch;
+pub use params::{Init, TrainParams, ValidTrainParams, MAX_ITER, MAX_N_INIT, MAX_SAMPLE_SIZE};
 pub use pass::{PassAccumulator, PassOutcome};
 pub use seeding::{kmeans_plus_plus, random_rows};
 pub use silhouette::silhouette;
+pub use source::{FirstRead, KeptRows, RowSource, SliceRows};
 pub use tfidf::class_tfidf;
 
 /// How distance between a row and a centroid is measured.

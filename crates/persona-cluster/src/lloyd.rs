@@ -33,8 +33,14 @@ impl IterationStats {
     /// changed by at most `tol` relative to `previous_inertia` (the inertia
     /// of the step before; `None` on the first step).
     pub fn converged(&self, previous_inertia: Option<f64>, tol: f64) -> bool {
-        self.moved == 0 || previous_inertia.is_some_and(|before| (before - self.inertia).abs() <= tol * before)
+        self.moved == 0 || inertia_settled(previous_inertia, self.inertia, tol)
     }
+}
+
+/// Inertia changed by at most `tol` relative to the step before (`None` on
+/// the first step): the stopping rule shared by in-memory steps and passes.
+pub(crate) fn inertia_settled(previous: Option<f64>, inertia: f64, tol: f64) -> bool {
+    previous.is_some_and(|before| (before - inertia).abs() <= tol * before)
 }
 
 /// Exact Lloyd k-means over data held in memory.

@@ -34,6 +34,12 @@ pub fn random_rows(data: &[f32], dim: usize, k: usize, metric: Metric, seed: u64
     if k < 1 || k > n {
         return Err(ClusterError::InvalidK { k, rows: n });
     }
+    Ok(floyd_rows(&rows, dim, k, seed))
+}
+
+/// [`random_rows`] on checked (and, under Cosine, normalised) rows; `1 <= k <= n`.
+pub(crate) fn floyd_rows(rows: &[f32], dim: usize, k: usize, seed: u64) -> Vec<f32> {
+    let n = rows.len() / dim;
     let mut rng = SplitMix64::new(seed);
     // Floyd's sampling: k distinct indices in O(k) memory, whatever n is.
     let mut picked: Vec<usize> = Vec::with_capacity(k);
@@ -42,7 +48,7 @@ pub fn random_rows(data: &[f32], dim: usize, k: usize, metric: Metric, seed: u64
         let index = if picked.contains(&candidate) { upper } else { candidate };
         picked.push(index);
     }
-    Ok(picked.iter().flat_map(|&i| rows[i * dim..(i + 1) * dim].iter().copied()).collect())
+    picked.iter().flat_map(|&i| rows[i * dim..(i + 1) * dim].iter().copied()).collect()
 }
 
 /// k-means++ on checked (and, under Cosine, normalised) rows; `1 <= k <= n`.
