@@ -31,6 +31,8 @@ pub enum RankError {
     InternalShape(&'static str),
     /// The caller's stop check asked for it (a cancel): the work was abandoned.
     Cancelled,
+    /// A caller's option refused, with the whole message.
+    BadOption(String),
 }
 
 impl fmt::Display for RankError {
@@ -64,6 +66,7 @@ impl fmt::Display for RankError {
                 write!(f, "internal error: matrix view out of bounds in {what}")
             }
             RankError::Cancelled => write!(f, "the computation was cancelled"),
+            RankError::BadOption(message) => f.write_str(message),
         }
     }
 }

@@ -1,7 +1,7 @@
 use persona_rank::{
     fit_ease, fit_item_knn, fit_transitions, item_popularity, most_popular, popularity_scores,
-    recommend_item_item, weighted_history, EaseConfig, KnnConfig, Precision, RankError, Recency,
-    RecommendOptions, TransitionConfig, EASE_MAX_ITEMS,
+    weighted_history, EaseConfig, KnnConfig, Precision, RankError, Recency, TransitionConfig,
+    EASE_MAX_ITEMS,
 };
 
 fn close(a: f32, b: f32) -> bool {
@@ -167,72 +167,6 @@ fn popularity_counts_users_once() {
         item_popularity(&histories, 2),
         Err(RankError::ItemOutOfRange { item: 2, .. })
     ));
-}
-
-#[test]
-fn recommend_excludes_seen_and_fills_from_prior() {
-    let sequences = vec![vec![0, 1, 2], vec![0, 1], vec![0, 2], vec![3, 4]];
-    let model = fit_transitions(
-        &sequences,
-        5,
-        &TransitionConfig {
-            window: 1,
-            decay: 1.0,
-            backward: 0.0,
-            neighbours: 10,
-        },
-    )
-    .expect("fit");
-    let prior: Vec<f32> = popularity_scores(&sequences, 5)
-        .expect("valid")
-        .iter()
-        .map(|p| p * 1e-3)
-        .collect();
-    let options = RecommendOptions {
-        k: 3,
-        recency: Recency::Uniform,
-        exclude_seen: true,
-        allow: None,
-        prior: Some(&prior),
-    };
-    let users = vec![vec![0], vec![], vec![0, 1, 2, 3]];
-    let got = recommend_item_item(&model, &users, &options).expect("valid");
-    // From 0: 1 (2/3) before 2 (1/3), then the most popular of the rest.
-    assert_eq!(
-        got[0].iter().map(|p| p.0).collect::<Vec<_>>(),
-        vec![1, 2, 3]
-    );
-    // No history: popularity alone, ties by index.
-    assert_eq!(
-        got[1].iter().map(|p| p.0).collect::<Vec<_>>(),
-        vec![0, 1, 2]
-    );
-    // One item left that the user has not seen: one result, not k.
-    assert_eq!(got[2].iter().map(|p| p.0).collect::<Vec<_>>(), vec![4]);
-    let allow = [true, false, true, true, true];
-    let filtered = recommend_item_item(
-        &model,
-        &users[..1],
-        &RecommendOptions {
-            allow: Some(&allow),
-            ..options
-        },
-    )
-    .expect("valid");
-    assert_eq!(
-        filtered[0].iter().map(|p| p.0).collect::<Vec<_>>(),
-        vec![2, 3, 4]
-    );
-    assert!(recommend_item_item(
-        &model,
-        &users,
-        &RecommendOptions {
-            prior: Some(&[0.0; 4]),
-            ..options
-        }
-    )
-    .is_err());
-    assert!(recommend_item_item(&model, &[vec![9]], &options).is_err());
 }
 
 #[test]
