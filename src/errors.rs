@@ -171,7 +171,7 @@ pub fn raise_cluster_error(e: ClusterError) -> ! {
 
 pub fn raise_rank_error(e: RankError) -> ! {
     let code = match e {
-        RankError::InvalidParameter { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        RankError::InvalidParameter { .. } | RankError::BadOption(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         RankError::TooLarge { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
         // run_cancellable raises the interrupt's own error first; this only
         // names the right class should a Cancelled ever get here.

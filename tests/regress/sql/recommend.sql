@@ -72,8 +72,10 @@ SET client_min_messages = warning;
 SELECT profiles FROM persona.build_profiles('cold', 'c_events', users => 'c_users',
     texts => '(SELECT user_id, embedding, created_at FROM c_texts)');
 SELECT k FROM persona.kmeans_train('c_seg', source => 'c_seg_vecs', vector_col => 'v', k => 2);
+-- Recency and transitions given (six users are too few to choose them on).
 SELECT users, items FROM persona.train_recommender('cold', 'c_events', items => 'c_items', category_col => 'category',
-    item_text_col => 'title_vec', users => 'c_users', profiles => 'cold', segments => 'c_seg');
+    item_text_col => 'title_vec', users => 'c_users', profiles => 'cold', segments => 'c_seg',
+    options => '{"half_life": 2, "transition_weight": 1}');
 RESET client_min_messages;
 -- A shoe buyer: trousers bought after shoes, and the new trail shoes (no
 -- interactions yet) through their text.

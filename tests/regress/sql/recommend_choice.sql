@@ -81,7 +81,7 @@ SET client_min_messages = warning;
 SELECT items FROM persona.train_recommender('capped', 'shop_events', items => 'shop_items', category_col => 'category',
     options => '{"max_per_category": 2}');
 RESET client_min_messages;
-SELECT count(*) AS items, max(n) AS most_of_one_category FROM (
+SELECT sum(n) AS items, max(n) AS most_of_one_category FROM (
     SELECT i.category, count(*) AS n FROM persona.recommend(3, 10, 'capped') r JOIN shop_items i USING (item_id) GROUP BY 1) x;
 SELECT max(n) AS most_of_one_category_uncapped FROM (
     SELECT i.category, count(*) AS n FROM persona.recommend(3, 10, 'shop') r JOIN shop_items i USING (item_id) GROUP BY 1) x;

@@ -176,7 +176,9 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     };
     let uses_ease = methods.iter().any(|m| m.uses_ease());
     let uses_knn = methods.iter().any(|m| m.uses_knn());
-    let neighbour_counts: Vec<usize> = if open("neighbours") && n > base.neighbours {
+    // Longer lists only where the catalogue is small enough for EASE to be
+    // dense: beyond it, n x 1,000 weights would cost gigabytes.
+    let neighbour_counts: Vec<usize> = if open("neighbours") && n > base.neighbours && n <= base.max_items {
         searched.push("neighbours".into());
         vec![base.neighbours, n.min(1000).max(base.neighbours)]
     } else {
