@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Recommendations: quality and speed, each in one run.
+# Recommendations: quality, speed and training at scale, each in one run.
 #
-#   bench/recommend.sh [quality|speed|all] [SAMPLE]      (defaults: all, 200)
+#   bench/recommend.sh [quality|speed|large|all] [SAMPLE]      (defaults: all, 200;
+#                                                              all = quality + speed)
 #
 # quality: Amazon Beauty (../shared/data/amazon-beauty-seq/Beauty.txt, position
 #   as time) and MovieLens 100K (../shared/data/ml-100k, ratings >= 4) loaded
@@ -10,15 +11,29 @@
 #   items, the user's own items excluded) for persona's default model (EASE +
 #   recency + transitions), plain EASE and item-kNN trained in SQL, and
 #   popularity; then popularity, item-kNN and EASE in numpy/scipy
-#   (bench/recommend_baselines.py) on the same events and protocol. Skipped
-#   when ../shared is absent.
+#   (bench/recommend_baselines.py) on the same events and protocol. Then one
+#   table per protocol of persona.evaluate_recommendations (last; random, a
+#   share of each user's items; cutoff, a time split, on MovieLens only, whose
+#   time column is real time): persona's default model (trained with the events
+#   and time column alone, so it chooses its own hyper-parameters on validation
+#   data), persona's popularity row, and popularity and EASE with lambda tuned
+#   on validation data in numpy (bench/recommend_protocols.py), with a verdict
+#   line per data set and protocol at the end. Skipped when ../shared is absent.
+#   PERSONA_BENCH_PROTOCOLS (default "last random cutoff"), PERSONA_BENCH_FRACTION
+#   (0.1), PERSONA_BENCH_SEED (0) and PERSONA_BENCH_QUANTILE (0.9, the cutoff's
+#   quantile of the time column) choose the protocol tables.
 # speed: 100,000 users x 50,000 items, 64-dimensional random vectors:
 #   persona.recommend_all (top 10 for every user) against one persona.recommend()
 #   query per user and one plain SQL ORDER BY persona.cosine_similarity(...)
 #   LIMIT 10 query per user, in the same run. The per-user methods run on SAMPLE
 #   users and are extrapolated to all users; their lists are compared with
 #   recommend_all's on the sample.
-# Needs a release install (make install) and numpy/scipy at $PERSONA_PYREF.
+# large: synthetic events (PERSONA_BENCH_LARGE_USERS users, default 300,000;
+#   PERSONA_BENCH_LARGE_ITEMS items, default 200,000, Zipf-like popularity;
+#   PERSONA_BENCH_LARGE_EVENTS events, default 3,000,000; seeded), and the time
+#   of persona.train_recommender on them with its NOTICEs.
+# Needs a release install (make install) and numpy/scipy at $PERSONA_PYREF
+# (installed there from PyPI when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -33,9 +48,29 @@ work=$PERSONA_STATE/bench-recommend; mkdir -p "$work"; chmod 777 "$work"
 fresh_db() { "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; "${PSQL[@]}" -d "$1" -c "CREATE EXTENSION persona"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# psql -At on $1 with NOTICEs on: psql prints them on stderr, which is kept in
+# $work/notices for show_notices; on an error it is shown, since it holds the error too.
+sql_noticed() {
+    local db=$1; shift
+    if ! "${PSQL[@]}" -d "$db" -At -F '|' -c "SET client_min_messages = notice" "$@" 2>"$work/notices"; then
+        cat "$work/notices" >&2
+        return 1
+    fi
+}
+show_notices() { sed -n 's/^NOTICE: *//p' "$work/notices" | sed 's/^/    NOTICE: /'; }
+# "yes" when $1 >= $2, "n/a" when either is missing (a row that did not come back).
+at_least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b == "") ? "n/a" : (a + 0 >= b + 0) ? "yes" : "no" }'; }
+need_pyref() {
+    if ! "$PYREF/bin/python" -c "import numpy, scipy" 2>/dev/null; then
+        log "installing numpy and scipy into $PYREF"
+        [ -x "$PYREF/bin/python" ] || python3 -m venv "$PYREF"
+        "$PYREF/bin/pip" install -q --disable-pip-version-check numpy scipy
+    fi
+}
 
 quality() {
     # $4: also EASE with every neighbour kept (small catalogues: the stored weights are m x m).
+    # $5: the protocols of persona.evaluate_recommendations that suit the data set (see protocols).
     local name=$1 file=$2 db=persona_bench_rec_$3
     fresh_db "$db"
     "${PSQL[@]}" -d "$db" -c "CREATE TABLE events (user_id int, item_id int, ts float8)" -c "\\copy events FROM '$file'" \
@@ -64,22 +99,102 @@ quality() {
     done
     "$PYREF/bin/python" bench/recommend_baselines.py "$file" 200 200 \
         | awk '{ printf "  %-52s %8.4f %8.4f %8.4f %9s\n", $1 " [numpy]", $2, $3, $4, $5 }'
+    protocols "$name" "$file" "$db" "$5"
     "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+}
+
+# One table per protocol ($4: the protocols that suit the data set) for the
+# model a user gets by default, against baselines given the same chance: the
+# numpy EASE has its lambda tuned on validation data cut from the training part,
+# as persona's automatic choice does, so neither side sees the test part.
+protocols() {
+    local name=$1 file=$2 db=$3 suits=" $4 "
+    local fraction=${PERSONA_BENCH_FRACTION:-0.1} seed=${PERSONA_BENCH_SEED:-0} quantile=${PERSONA_BENCH_QUANTILE:-0.9}
+    local protocol label sql_args py out py tested t0 eval_s cutoff check row
+    local py_args=()
+    row='  %-46s %7s %8.4f %8.4f %8.4f %8.4f %9.2f %8s %s\n'
+    # Only the events and the time column, so that the model chooses its own
+    # hyper-parameters when evaluate_recommendations refits it per protocol.
+    t0=$(now)
+    sql_noticed "$db" -c "SELECT 1 FROM persona.train_recommender('default', 'events', time_col => 'ts')" >/dev/null
+    echo
+    echo "$name: persona.train_recommender('default', 'events', time_col => 'ts') in $(since "$t0") s"
+    show_notices
+    for protocol in ${PERSONA_BENCH_PROTOCOLS:-last random cutoff}; do
+        [[ $suits == *" $protocol "* ]] || continue
+        case $protocol in
+        last)
+            label="each user's last event held out"
+            sql_args="protocol => 'last'"; py_args=(--protocol last) ;;
+        random)
+            label="share $fraction of each user's distinct items held out, seed $seed"
+            sql_args="protocol => 'random', test_fraction => $fraction, seed => $seed"
+            py_args=(--protocol random --fraction "$fraction" --seed "$seed") ;;
+        cutoff)
+            # percentile_disc's definition (the first value at or past the
+            # quantile), computed from the file so that SQL and numpy get the
+            # same literal; the database's own percentile_disc checks it.
+            cutoff=$(cut -f3 "$file" | sort -g | awk -v q="$quantile" '{ a[NR] = $1 } END { i = int(q * NR); if (i < q * NR) i++; if (i < 1) i = 1; print a[i] }')
+            check=$("${PSQL[@]}" -d "$db" -At -c "SELECT percentile_disc($quantile) WITHIN GROUP (ORDER BY ts) = $cutoff FROM events")
+            [ "$check" = t ] || echo "  WARNING: cutoff $cutoff is not the database's percentile_disc($quantile) of ts"
+            label="trained on ts < $cutoff (quantile $quantile of ts), tested on the new items at or after it"
+            sql_args="protocol => 'cutoff', cutoff => '$cutoff'"
+            py_args=(--protocol cutoff --cutoff "$cutoff") ;;
+        *) echo "  unknown protocol $protocol in PERSONA_BENCH_PROTOCOLS"; continue ;;
+        esac
+        echo
+        echo "$name, protocol $protocol ($label); full ranking, the user's training items excluded"
+        echo "  pop. rank: mean rank by training popularity of the recommended items (1 = most popular)"
+        echo "  seconds: evaluate_recommendations (its refit, and its validation when the model chooses its parameters); numpy's grid, refit and scoring"
+        printf '  %-46s %7s %8s %8s %8s %8s %9s %8s %s\n' method users HR@10 NDCG@10 recall@10 coverage "pop. rank" seconds lambda
+        t0=$(now)
+        out=$(sql_noticed "$db" -c "SELECT method, users, hit_rate, ndcg, recall, coverage, popularity_rank
+                                     FROM persona.evaluate_recommendations('default', 10, $sql_args)")
+        eval_s=$(since "$t0")
+        # The popularity row comes from the same call: no seconds of its own.
+        awk -F '|' -v s="$eval_s" -v fmt="$row" 'NF == 7 {
+            if ($1 == "popularity") printf fmt, "popularity [SQL]", $2, $3, $4, $5, $6, $7, "", ""
+            else printf fmt, "default model: " $1 " [SQL]", $2, $3, $4, $5, $6, $7, s, "" }' <<<"$out"
+        show_notices
+        py=$("$PYREF/bin/python" bench/recommend_protocols.py "$file" "${py_args[@]}")
+        tested=$(sed -n 's/.* \([0-9][0-9]*\) users tested.*/\1/p' <<<"$py")
+        awk -v u="$tested" -v fmt="$row" '!/^#/ && NF == 8 {
+            printf fmt, ($1 == "EASE-tuned") ? "EASE, lambda tuned on validation [numpy]" : $1 " [numpy]",
+                   u, $2, $3, $4, $5, $6, $7, ($8 == "-") ? "" : $8 }' <<<"$py"
+        sed -n 's/^# */    numpy: /p' <<<"$py"
+        # The same protocol tests the same users: a difference means the two definitions drifted apart.
+        awk -F '|' -v u="$tested" 'NF == 7 && $1 == "popularity" && $2 != u { print "  WARNING: SQL tested " $2 " users, numpy " u ": the protocols differ" }' <<<"$out"
+        # Verdicts on NDCG@10 at the tables' four decimals, printed after all tables.
+        local d p e
+        d=$(awk -F '|' 'NF == 7 && $1 != "popularity" { printf "%.4f", $4 }' <<<"$out")
+        p=$(awk -F '|' 'NF == 7 && $1 == "popularity" { printf "%.4f", $4 }' <<<"$out")
+        e=$(awk '$1 == "EASE-tuned" { print $3 }' <<<"$py")
+        echo "  $name, $protocol: default >= numpy EASE tuned: $(at_least "$d" "$e") ($d vs $e); default >= popularity: $(at_least "$d" "$p") ($d vs $p)" >>"$work/verdicts"
+    done
 }
 
 if [ "$WHAT" = quality ] || [ "$WHAT" = all ]; then
     if [ ! -f "$SHARED/amazon-beauty-seq/Beauty.txt" ] || [ ! -f "$SHARED/ml-100k/ml-100k.inter" ]; then
         echo "SKIP quality: $SHARED/amazon-beauty-seq/Beauty.txt or $SHARED/ml-100k/ml-100k.inter not found"
     else
+        need_pyref
         awk '{ for (i = 2; i <= NF; i++) print $1 "\t" $i "\t" i }' "$SHARED/amazon-beauty-seq/Beauty.txt" >"$work/beauty.tsv"
         awk -F '\t' 'NR > 1 && $3 >= 4 { print $1 "\t" $2 "\t" $4 }' "$SHARED/ml-100k/ml-100k.inter" >"$work/ml100k.tsv"
+        rm -f "$work/verdicts"
+        # Beauty's time is the position in the user's sequence, so a common
+        # cutoff in time means nothing there: no cutoff protocol for it.
         for set in ${PERSONA_BENCH_DATASETS:-beauty ml}; do
             case $set in
-            beauty) quality "Amazon Beauty" "$work/beauty.tsv" beauty ;;
-            ml) quality "MovieLens 100K (ratings >= 4)" "$work/ml100k.tsv" ml all-neighbours ;;
+            beauty) quality "Amazon Beauty" "$work/beauty.tsv" beauty "" "last random" ;;
+            ml) quality "MovieLens 100K (ratings >= 4)" "$work/ml100k.tsv" ml all-neighbours "last random cutoff" ;;
             esac
         done
         echo "  published full-ranking figures on Beauty (S3-Rec paper): PopRec HR@10 0.0152; SASRec HR@10 0.0605, NDCG@10 0.0318"
+        if [ -s "$work/verdicts" ]; then
+            echo
+            echo "Verdicts per data set and protocol (NDCG@10; the default model against the numpy EASE and persona's popularity):"
+            cat "$work/verdicts"
+        fi
     fi
 fi
 
@@ -158,5 +273,42 @@ if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
     echo "  ms per user: median over the sample (server time per query as psql reports it); all users: mean x $USERS"
     echo "  sample wall clock: recommend() $rec_wall s, plain SQL $sql_wall s"
     echo "  exact: recommend() = recommend_all for $same_all of $SAMPLE users; = plain SQL for $same_plain of $SAMPLE; max |score difference| vs plain SQL $max_diff"
+    [ "${PERSONA_BENCH_REUSE:-0}" = 1 ] || "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+fi
+
+if [ "$WHAT" = large ]; then
+    L_USERS=${PERSONA_BENCH_LARGE_USERS:-300000}; L_ITEMS=${PERSONA_BENCH_LARGE_ITEMS:-200000}
+    L_EVENTS=${PERSONA_BENCH_LARGE_EVENTS:-3000000}
+    db=persona_bench_rec_large
+    # PERSONA_BENCH_REUSE=1 keeps the events of an earlier run.
+    if [ "${PERSONA_BENCH_REUSE:-0}" = 1 ] && "${PSQL[@]}" -d "$db" -At -c "SELECT count(*) FROM events" >/dev/null 2>&1; then
+        log "reusing the events in $db"
+    else
+    fresh_db "$db"
+    log "making $L_EVENTS events of $L_USERS users over $L_ITEMS items"
+    # The first $L_ITEMS events bring each item in once (so the catalogue is
+    # the full item count); after them item i is drawn with probability about
+    # proportional to 1/i (exp of a uniform share of ln(items + 1)), as real
+    # catalogues have a few hits and a long tail. Users are drawn uniformly;
+    # time is the event's number. setseed makes every run draw the same events:
+    # random() is parallel-restricted, so one process draws them all in order.
+    "${PSQL[@]}" -d "$db" -c "SELECT setseed(0.31)" \
+        -c "CREATE TABLE events AS
+              SELECT 1 + floor(random() * $L_USERS)::int AS user_id,
+                     CASE WHEN g <= $L_ITEMS THEN g
+                          ELSE floor(exp(random() * ln($L_ITEMS::float8 + 1)))::int END AS item_id,
+                     g::float8 AS ts
+              FROM generate_series(1, $L_EVENTS) g" \
+        -c "ANALYZE events" >/dev/null
+    fi
+    stats=$("${PSQL[@]}" -d "$db" -At -F ' ' -c "SELECT count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM events")
+    echo
+    echo "Synthetic events: $stats (users, items, events; $(nproc) cores)"
+    t0=$(now)
+    out=$(sql_noticed "$db" -c "SELECT users, items, interactions, neighbours, round(seconds::numeric, 1)
+                                 FROM persona.train_recommender('large', 'events', time_col => 'ts')")
+    echo "  persona.train_recommender('large', 'events', time_col => 'ts'): $(since "$t0") s (client wall clock)"
+    echo "  returned users|items|interactions|neighbours|seconds: $out"
+    show_notices
     [ "${PERSONA_BENCH_REUSE:-0}" = 1 ] || "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
 fi

@@ -128,18 +128,21 @@ fn ease_weights<T: Scalar, H: AsRef<[u32]> + Sync>(
     }
     // B[i, j] = −P[i, j] / P[j, j] off the diagonal; P is symmetric, so row i
     // of P is contiguous in its column-major buffer.
-    weights.par_chunks_mut(m).enumerate().try_for_each(|(i, row)| {
-        check(stop)?;
-        let p_row = &inverse[i * m..(i + 1) * m];
-        for (j, b) in row.iter_mut().enumerate() {
-            *b = if i == j {
-                0.0
-            } else {
-                (-p_row[j] / inverse[j * m + j]).to_f32()
-            };
-        }
-        Ok(())
-    })?;
+    weights
+        .par_chunks_mut(m)
+        .enumerate()
+        .try_for_each(|(i, row)| {
+            check(stop)?;
+            let p_row = &inverse[i * m..(i + 1) * m];
+            for (j, b) in row.iter_mut().enumerate() {
+                *b = if i == j {
+                    0.0
+                } else {
+                    (-p_row[j] / inverse[j * m + j]).to_f32()
+                };
+            }
+            Ok(())
+        })?;
     Ok(weights)
 }
 

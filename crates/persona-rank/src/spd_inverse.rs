@@ -24,7 +24,11 @@ pub fn spd_inverse<T: Scalar>(a: Vec<T>, n: usize) -> Result<Vec<T>, RankError> 
 
 /// [`spd_inverse`], asking `stop` between blocks of each stage (every few
 /// milliseconds of work); once it says so, returns [`RankError::Cancelled`].
-pub fn spd_inverse_with<T: Scalar>(mut a: Vec<T>, n: usize, stop: ShouldStop<'_>) -> Result<Vec<T>, RankError> {
+pub fn spd_inverse_with<T: Scalar>(
+    mut a: Vec<T>,
+    n: usize,
+    stop: ShouldStop<'_>,
+) -> Result<Vec<T>, RankError> {
     expect_len("matrix", checked_len(n, n, "matrix")?, a.len())?;
     if let Some(index) = a.iter().position(|v| !v.is_finite()) {
         return Err(RankError::NonFinite {
@@ -124,7 +128,12 @@ fn lower_inverse<T: Scalar>(l: &[T], n: usize, stop: ShouldStop<'_>) -> Result<V
 /// The lower triangle of P = Mᵀ·M for lower triangular M, written into
 /// `out`: P[i-block, j-block] = M[i.., i-block]ᵀ · M[i.., j-block] for i ≥ j,
 /// the rows above i being zero in M.
-fn gram_of_lower<T: Scalar>(m: &[T], n: usize, out: &mut [T], stop: ShouldStop<'_>) -> Result<(), RankError> {
+fn gram_of_lower<T: Scalar>(
+    m: &[T],
+    n: usize,
+    out: &mut [T],
+    stop: ShouldStop<'_>,
+) -> Result<(), RankError> {
     out.par_chunks_mut(BLOCK * n)
         .enumerate()
         .try_for_each(|(index, columns)| {

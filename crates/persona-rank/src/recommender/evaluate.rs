@@ -16,7 +16,9 @@ pub struct Split {
 impl Split {
     /// Users with something to find.
     pub fn tested(&self) -> Vec<usize> {
-        (0..self.test.len()).filter(|&u| !self.test[u].is_empty()).collect()
+        (0..self.test.len())
+            .filter(|&u| !self.test[u].is_empty())
+            .collect()
     }
 }
 
@@ -28,7 +30,9 @@ pub fn split_last(sequences: &[Vec<u32>]) -> Split {
     for s in sequences {
         match s.split_last() {
             Some((&last, before)) if !before.is_empty() => {
-                split.train.push(before.iter().copied().filter(|&i| i != last).collect());
+                split
+                    .train
+                    .push(before.iter().copied().filter(|&i| i != last).collect());
                 split.test.push(vec![last]);
             }
             _ => {
@@ -56,23 +60,45 @@ pub fn split_key(seed: u64, user: i64, item: i64) -> u64 {
 /// Per user, the distinct items sorted by [`split_key`]: the first
 /// `floor(n * fraction + 0.5)` (at most n - 1; none below two items) are
 /// held out with all their events. `users` and `ids` name users and items.
-pub fn split_random(users: &[i64], ids: &[i64], sequences: &[Vec<u32>], fraction: f64, seed: u64) -> Result<Split, RankError> {
+pub fn split_random(
+    users: &[i64],
+    ids: &[i64],
+    sequences: &[Vec<u32>],
+    fraction: f64,
+    seed: u64,
+) -> Result<Split, RankError> {
     if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(RankError::InvalidParameter { name: "test_fraction", reason: "must be between 0 and 1, exclusive" });
+        return Err(RankError::InvalidParameter {
+            name: "test_fraction",
+            reason: "must be between 0 and 1, exclusive",
+        });
     }
     if users.len() != sequences.len() {
-        return Err(RankError::ShapeMismatch { what: "users", expected: sequences.len(), actual: users.len() });
+        return Err(RankError::ShapeMismatch {
+            what: "users",
+            expected: sequences.len(),
+            actual: users.len(),
+        });
     }
     let mut split = Split::default();
     for (s, &user) in sequences.iter().zip(users) {
         let mut items = distinct_sorted(s);
         let n = items.len();
-        let n_test = if n < 2 { 0 } else { ((n as f64 * fraction + 0.5).floor() as usize).min(n - 1) };
+        let n_test = if n < 2 {
+            0
+        } else {
+            ((n as f64 * fraction + 0.5).floor() as usize).min(n - 1)
+        };
         let id = |i: u32| ids.get(i as usize).copied().unwrap_or(i64::from(i));
         items.sort_by_key(|&i| (split_key(seed, user, id(i)), id(i)));
         let mut test = items[..n_test].to_vec();
         test.sort_unstable();
-        split.train.push(s.iter().copied().filter(|i| test.binary_search(i).is_err()).collect());
+        split.train.push(
+            s.iter()
+                .copied()
+                .filter(|i| test.binary_search(i).is_err())
+                .collect(),
+        );
         split.test.push(test);
     }
     Ok(split)
@@ -85,11 +111,26 @@ pub fn split_after(sequences: &[Vec<u32>], after: &[Vec<bool>]) -> Result<Split,
     let mut split = Split::default();
     for (s, flags) in sequences.iter().zip(after) {
         if flags.len() != s.len() {
-            return Err(RankError::ShapeMismatch { what: "cut-off flags", expected: s.len(), actual: flags.len() });
+            return Err(RankError::ShapeMismatch {
+                what: "cut-off flags",
+                expected: s.len(),
+                actual: flags.len(),
+            });
         }
-        let train: Vec<u32> = s.iter().zip(flags).filter(|x| !*x.1).map(|x| *x.0).collect();
+        let train: Vec<u32> = s
+            .iter()
+            .zip(flags)
+            .filter(|x| !*x.1)
+            .map(|x| *x.0)
+            .collect();
         let known = distinct_sorted(&train);
-        let mut test: Vec<u32> = s.iter().zip(flags).filter(|x| *x.1).map(|x| *x.0).filter(|i| known.binary_search(i).is_err()).collect();
+        let mut test: Vec<u32> = s
+            .iter()
+            .zip(flags)
+            .filter(|x| *x.1)
+            .map(|x| *x.0)
+            .filter(|i| known.binary_search(i).is_err())
+            .collect();
         test = distinct_sorted(&test);
         if train.is_empty() {
             test.clear();
@@ -98,7 +139,11 @@ pub fn split_after(sequences: &[Vec<u32>], after: &[Vec<bool>]) -> Result<Split,
         split.test.push(test);
     }
     if sequences.len() != after.len() {
-        return Err(RankError::ShapeMismatch { what: "cut-off flags", expected: sequences.len(), actual: after.len() });
+        return Err(RankError::ShapeMismatch {
+            what: "cut-off flags",
+            expected: sequences.len(),
+            actual: after.len(),
+        });
     }
     Ok(split)
 }
@@ -121,9 +166,18 @@ pub struct Figures {
 
 /// The figures of `lists[u]` against `test[u]` over users with a test,
 /// `popularity` being the training counts that rank items for bias.
-pub fn figures(lists: &[Vec<u32>], test: &[Vec<u32>], popularity: &[u32], k: usize) -> Result<Figures, RankError> {
+pub fn figures(
+    lists: &[Vec<u32>],
+    test: &[Vec<u32>],
+    popularity: &[u32],
+    k: usize,
+) -> Result<Figures, RankError> {
     if lists.len() != test.len() {
-        return Err(RankError::ShapeMismatch { what: "lists", expected: test.len(), actual: lists.len() });
+        return Err(RankError::ShapeMismatch {
+            what: "lists",
+            expected: test.len(),
+            actual: lists.len(),
+        });
     }
     let n = popularity.len();
     let mut rank = vec![0u32; n];
@@ -143,7 +197,12 @@ pub fn figures(lists: &[Vec<u32>], test: &[Vec<u32>], popularity: &[u32], k: usi
         relevant.dedup();
         let (mut hits, mut dcg) = (0usize, 0f64);
         for (r, &i) in list.iter().take(k).enumerate() {
-            let slot = covered.get_mut(i as usize).ok_or(RankError::ItemOutOfRange { item: i, n_items: n })?;
+            let slot = covered
+                .get_mut(i as usize)
+                .ok_or(RankError::ItemOutOfRange {
+                    item: i,
+                    n_items: n,
+                })?;
             *slot = true;
             entries += 1;
             rank_sum += f64::from(rank[i as usize]);
@@ -152,7 +211,9 @@ pub fn figures(lists: &[Vec<u32>], test: &[Vec<u32>], popularity: &[u32], k: usi
                 dcg += 1.0 / ((r + 2) as f64).log2();
             }
         }
-        let ideal: f64 = (0..k.min(relevant.len())).map(|r| 1.0 / ((r + 2) as f64).log2()).sum();
+        let ideal: f64 = (0..k.min(relevant.len()))
+            .map(|r| 1.0 / ((r + 2) as f64).log2())
+            .sum();
         f.hit_rate += f64::from(u8::from(hits > 0));
         f.recall += hits as f64 / relevant.len() as f64;
         f.ndcg += if ideal > 0.0 { dcg / ideal } else { 0.0 };
@@ -161,8 +222,16 @@ pub fn figures(lists: &[Vec<u32>], test: &[Vec<u32>], popularity: &[u32], k: usi
     f.hit_rate /= m;
     f.recall /= m;
     f.ndcg /= m;
-    f.coverage = if n == 0 { 0.0 } else { covered.iter().filter(|&&c| c).count() as f64 / n as f64 };
-    f.popularity_rank = if entries == 0 { 0.0 } else { rank_sum / entries as f64 };
+    f.coverage = if n == 0 {
+        0.0
+    } else {
+        covered.iter().filter(|&&c| c).count() as f64 / n as f64
+    };
+    f.popularity_rank = if entries == 0 {
+        0.0
+    } else {
+        rank_sum / entries as f64
+    };
     Ok(f)
 }
 
@@ -179,7 +248,12 @@ pub fn popular_lists(split: &Split, popularity: &[u32], k: usize) -> Vec<Vec<u32
                 return Vec::new();
             }
             let seen = distinct_sorted(h);
-            order.iter().copied().filter(|i| seen.binary_search(i).is_err()).take(k).collect()
+            order
+                .iter()
+                .copied()
+                .filter(|i| seen.binary_search(i).is_err())
+                .take(k)
+                .collect()
         })
         .collect()
 }
@@ -202,13 +276,26 @@ mod tests {
         for (train, test) in r.train.iter().zip(&r.test) {
             assert!(train.iter().all(|i| !test.contains(i)));
         }
-        assert_eq!(r, split_random(&[7, 8, 9], &[10, 11, 12, 13, 14], &seqs, 0.4, 0).unwrap());
+        assert_eq!(
+            r,
+            split_random(&[7, 8, 9], &[10, 11, 12, 13, 14], &seqs, 0.4, 0).unwrap()
+        );
         assert!(split_random(&[1], &[], &seqs, 0.4, 0).is_err());
         assert!(split_random(&[7, 8, 9], &[], &seqs, 1.0, 0).is_err());
-        let cut = split_after(&seqs, &[vec![false, false, true, true], vec![true], vec![false; 5]]).unwrap();
+        let cut = split_after(
+            &seqs,
+            &[vec![false, false, true, true], vec![true], vec![false; 5]],
+        )
+        .unwrap();
         assert_eq!(cut.test, vec![vec![2], vec![], vec![]]);
         assert_eq!(cut.train[0], vec![0, 1]);
-        let f = figures(&[vec![2, 1], vec![], vec![]], &cut.test, &[3, 2, 1, 0, 0], 2).unwrap();
+        let f = figures(
+            &[vec![2, 1], vec![], vec![]],
+            &cut.test,
+            &[3, 2, 1, 0, 0],
+            2,
+        )
+        .unwrap();
         assert_eq!(f.users, 1);
         assert_eq!(f.hit_rate, 1.0);
         assert!((f.ndcg - 1.0).abs() < 1e-12);

@@ -28,20 +28,42 @@ impl Fitted {
 
 /// Each item's `k` strongest neighbours (for EASE, `nonzero`: negative
 /// weights too when fewer are positive, zeros never); `stop` is asked per item.
-pub(crate) fn neighbour_lists(model: &ItemItemModel, k: usize, nonzero: bool, stop: ShouldStop<'_>) -> Result<Lists, RankError> {
+pub(crate) fn neighbour_lists(
+    model: &ItemItemModel,
+    k: usize,
+    nonzero: bool,
+    stop: ShouldStop<'_>,
+) -> Result<Lists, RankError> {
     (0..model.n_items() as u32)
         .into_par_iter()
         .map(|i| {
             if stop() {
                 return Err(RankError::Cancelled);
             }
-            model.neighbours(i, k).map(|l| if nonzero { l.into_iter().filter(|x| x.1 != 0.0).collect() } else { l })
+            model.neighbours(i, k).map(|l| {
+                if nonzero {
+                    l.into_iter().filter(|x| x.1 != 0.0).collect()
+                } else {
+                    l
+                }
+            })
         })
         .collect()
 }
 
-pub(crate) fn fit_ease_lists(histories: &[Vec<u32>], n: usize, lambda: f64, max_items: usize, k: usize, stop: ShouldStop<'_>) -> Result<Lists, RankError> {
-    let config = EaseConfig { lambda, max_items: (n > max_items).then_some(max_items), precision: Precision::F32 };
+pub(crate) fn fit_ease_lists(
+    histories: &[Vec<u32>],
+    n: usize,
+    lambda: f64,
+    max_items: usize,
+    k: usize,
+    stop: ShouldStop<'_>,
+) -> Result<Lists, RankError> {
+    let config = EaseConfig {
+        lambda,
+        max_items: (n > max_items).then_some(max_items),
+        precision: Precision::F32,
+    };
     let model = fit_ease_with(histories, n, &config, stop)?;
     neighbour_lists(&model, k, true, stop)
 }
@@ -50,8 +72,22 @@ pub(crate) fn fit_ease_lists(histories: &[Vec<u32>], n: usize, lambda: f64, max_
 /// that has i among its `k` most similar items, so a candidate's score
 /// sums its own nearest neighbours in the history (as RecBole's ItemKNN
 /// does; pruning per history item instead ranks worse).
-pub(crate) fn fit_knn_lists(histories: &[Vec<u32>], n: usize, k: usize, shrink: f32, stop: ShouldStop<'_>) -> Result<Lists, RankError> {
-    let model = fit_item_knn_with(histories, n, &KnnConfig { neighbours: k, shrink }, stop)?;
+pub(crate) fn fit_knn_lists(
+    histories: &[Vec<u32>],
+    n: usize,
+    k: usize,
+    shrink: f32,
+    stop: ShouldStop<'_>,
+) -> Result<Lists, RankError> {
+    let model = fit_item_knn_with(
+        histories,
+        n,
+        &KnnConfig {
+            neighbours: k,
+            shrink,
+        },
+        stop,
+    )?;
     let per_item = neighbour_lists(&model, k, false, stop)?;
     let mut rows: Lists = vec![Vec::new(); n];
     for (j, list) in per_item.into_iter().enumerate() {
@@ -59,12 +95,23 @@ pub(crate) fn fit_knn_lists(histories: &[Vec<u32>], n: usize, k: usize, shrink: 
             rows[i as usize].push((j as u32, s));
         }
     }
-    rows.par_iter_mut().for_each(|r| r.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))));
+    rows.par_iter_mut()
+        .for_each(|r| r.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))));
     Ok(rows)
 }
 
-pub(crate) fn fit_transition_lists(histories: &[Vec<u32>], n: usize, p: &Params, stop: ShouldStop<'_>) -> Result<Lists, RankError> {
-    let config = TransitionConfig { window: p.transition_window, decay: p.transition_decay, backward: 0.0, neighbours: p.neighbours };
+pub(crate) fn fit_transition_lists(
+    histories: &[Vec<u32>],
+    n: usize,
+    p: &Params,
+    stop: ShouldStop<'_>,
+) -> Result<Lists, RankError> {
+    let config = TransitionConfig {
+        window: p.transition_window,
+        decay: p.transition_decay,
+        backward: 0.0,
+        neighbours: p.neighbours,
+    };
     let model = fit_transitions_with(histories, n, &config, stop)?;
     neighbour_lists(&model, p.neighbours, false, stop)
 }
@@ -98,7 +145,12 @@ pub(crate) fn truncate(lists: &Lists, k: usize) -> Lists {
 }
 
 /// Fits the lists `params` describe. Every fit asks `stop` between blocks.
-pub fn fit(histories: &[Vec<u32>], n: usize, p: &Params, stop: ShouldStop<'_>) -> Result<Fitted, RankError> {
+pub fn fit(
+    histories: &[Vec<u32>],
+    n: usize,
+    p: &Params,
+    stop: ShouldStop<'_>,
+) -> Result<Fitted, RankError> {
     p.check()?;
     let main = match p.method {
         Method::Ease => fit_ease_lists(histories, n, p.lambda, p.max_items, p.neighbours, stop)?,

@@ -10,11 +10,13 @@ mod params;
 mod score;
 mod select;
 
-pub use evaluate::{figures, popular_lists, split_after, split_key, split_last, split_random, Figures, Split};
+pub use evaluate::{
+    figures, popular_lists, split_after, split_key, split_last, split_random, Figures, Split,
+};
 pub use fit::{fit, Fitted};
 pub use model::{unit, Lists, Mat, Recommender, Rows};
 pub use params::{Given, Method, Params, Validation};
-pub use score::{rank_batch, similar_items, Ask, Rec, Reason, UserInput};
+pub use score::{rank_batch, similar_items, Ask, Reason, Rec, UserInput};
 pub use select::{choose, Candidate, Selection, LAMBDA_FULL_ITEMS, VALIDATION_USERS};
 
 use crate::error::RankError;
@@ -40,7 +42,13 @@ pub fn will_search(params: &Params, given: &Given) -> bool {
 /// Trains on time-ordered histories over `n` items: chooses what `given`
 /// leaves open on validation items held out of `histories` (unless
 /// `given.search` is off), then fits on all of them.
-pub fn train(histories: &[Vec<u32>], n: usize, params: &Params, given: &Given, stop: ShouldStop<'_>) -> Result<Trained, RankError> {
+pub fn train(
+    histories: &[Vec<u32>],
+    n: usize,
+    params: &Params,
+    given: &Given,
+    stop: ShouldStop<'_>,
+) -> Result<Trained, RankError> {
     let (params, selection) = if will_search(params, given) {
         let (p, s) = choose(histories, n, params, given, stop)?;
         (p, Some(s))
@@ -49,5 +57,10 @@ pub fn train(histories: &[Vec<u32>], n: usize, params: &Params, given: &Given, s
     };
     let t = std::time::Instant::now();
     let fitted = fit(histories, n, &params, stop)?;
-    Ok(Trained { params, fitted, selection, fit_seconds: t.elapsed().as_secs_f64() })
+    Ok(Trained {
+        params,
+        fitted,
+        selection,
+        fit_seconds: t.elapsed().as_secs_f64(),
+    })
 }

@@ -22,7 +22,11 @@ pub struct Rows {
 
 impl Rows {
     pub fn from_lists(lists: Lists) -> Rows {
-        let mut r = Rows { start: vec![0], items: Vec::new(), weights: Vec::new() };
+        let mut r = Rows {
+            start: vec![0],
+            items: Vec::new(),
+            weights: Vec::new(),
+        };
         for list in lists {
             for (i, w) in list {
                 r.items.push(i);
@@ -35,7 +39,10 @@ impl Rows {
 
     /// Empty rows for `n` items.
     pub fn empty(n: usize) -> Rows {
-        Rows { start: vec![0; n + 1], ..Rows::default() }
+        Rows {
+            start: vec![0; n + 1],
+            ..Rows::default()
+        }
     }
 
     /// Row `i`: its neighbours and weights (empty beyond the catalogue).
@@ -69,9 +76,15 @@ pub struct Mat {
 impl Mat {
     /// Rows of `dim` from optional vectors; wrong lengths, zero or
     /// non-finite vectors count as absent. None when no row has a vector.
-    pub fn from_rows<'a>(rows: impl ExactSizeIterator<Item = Option<&'a [f32]>> + Clone) -> Option<Mat> {
+    pub fn from_rows<'a>(
+        rows: impl ExactSizeIterator<Item = Option<&'a [f32]>> + Clone,
+    ) -> Option<Mat> {
         let dim = rows.clone().flatten().next().map(<[f32]>::len)?;
-        let mut m = Mat { dim, data: Vec::with_capacity(rows.len() * dim), has: Vec::with_capacity(rows.len()) };
+        let mut m = Mat {
+            dim,
+            data: Vec::with_capacity(rows.len() * dim),
+            has: Vec::with_capacity(rows.len()),
+        };
         for r in rows {
             match r.filter(|v| v.len() == dim).and_then(|v| unit(v.to_vec())) {
                 Some(v) => {
@@ -98,7 +111,8 @@ pub fn unit(mut v: Vec<f32>) -> Option<Vec<f32>> {
     if !(norm > 0.0 && norm.is_finite()) || v.iter().any(|x| !x.is_finite()) {
         return None;
     }
-    v.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+    v.iter_mut()
+        .for_each(|x| *x = (f64::from(*x) / norm) as f32);
     Some(v)
 }
 
@@ -126,7 +140,10 @@ pub struct Recommender {
 impl Recommender {
     pub fn new(params: Params, ids: Vec<i64>, popularity: Vec<f32>) -> Recommender {
         let max = popularity.iter().copied().fold(1.0f32, f32::max);
-        let prior = popularity.iter().map(|p| POPULARITY_TIE_BREAK * p / max).collect();
+        let prior = popularity
+            .iter()
+            .map(|p| POPULARITY_TIE_BREAK * p / max)
+            .collect();
         let n = ids.len();
         Recommender {
             params,

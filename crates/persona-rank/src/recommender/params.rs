@@ -152,28 +152,49 @@ impl Given {
 impl Params {
     /// Parameters from a method name (`None`: automatic) and a JSON object
     /// of options; unknown keys and out-of-range values are refused.
-    pub fn from_options(method: Option<Method>, options: &serde_json::Value) -> Result<(Params, Given), RankError> {
+    pub fn from_options(
+        method: Option<Method>,
+        options: &serde_json::Value,
+    ) -> Result<(Params, Given), RankError> {
         let bad = |m: String| RankError::BadOption(m);
-        let Some(map) = options.as_object() else { return Err(bad("options must be a JSON object".to_owned())) };
+        let Some(map) = options.as_object() else {
+            return Err(bad("options must be a JSON object".to_owned()));
+        };
         let known: Vec<&str> = OPTIONS.iter().map(|o| o.0).chain(["validation"]).collect();
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
-                return Err(bad(format!("unknown option \"{key}\"; known options: {}", known.join(", "))));
+                return Err(bad(format!(
+                    "unknown option \"{key}\"; known options: {}",
+                    known.join(", ")
+                )));
             }
         }
-        let mut p = Params { method: method.unwrap_or(Method::Ease), ..Params::default() };
+        let mut p = Params {
+            method: method.unwrap_or(Method::Ease),
+            ..Params::default()
+        };
         if method == Some(Method::Vectors) {
             p.transition_weight = 0.0;
         }
-        let mut given = Given { method: method.is_some(), keys: Vec::new(), search: true };
+        let mut given = Given {
+            method: method.is_some(),
+            keys: Vec::new(),
+            search: true,
+        };
         for (key, lo, hi) in OPTIONS {
             let x = match map.get(key) {
                 None | Some(serde_json::Value::Null) => continue,
                 Some(serde_json::Value::Bool(b)) if key == "search" => f64::from(u8::from(*b)),
                 Some(v) => match v.as_f64() {
                     Some(x) if x.is_finite() && x >= lo && x <= hi => x,
-                    _ if key == "search" => return Err(bad(format!("option search must be true or false, not {v}"))),
-                    _ => return Err(bad(format!("option {key} must be a number between {lo} and {hi}, not {v}"))),
+                    _ if key == "search" => {
+                        return Err(bad(format!("option search must be true or false, not {v}")))
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "option {key} must be a number between {lo} and {hi}, not {v}"
+                        )))
+                    }
                 },
             };
             match key {
@@ -201,7 +222,11 @@ impl Params {
                 p.validation = match v.as_str() {
                     Some("latest") => Validation::Latest,
                     Some("random") => Validation::Random,
-                    _ => return Err(bad(format!("option validation must be 'latest' or 'random', not {v}"))),
+                    _ => {
+                        return Err(bad(format!(
+                            "option validation must be 'latest' or 'random', not {v}"
+                        )))
+                    }
                 }
             }
         }
@@ -211,8 +236,9 @@ impl Params {
 
     /// Parameters as stored by [`to_json`](Self::to_json), checked.
     pub fn from_json(stored: &serde_json::Value) -> Result<Params, RankError> {
-        let p: Params = serde_json::from_value(stored.clone())
-            .map_err(|e| RankError::BadOption(format!("the stored parameters are not valid: {e}")))?;
+        let p: Params = serde_json::from_value(stored.clone()).map_err(|e| {
+            RankError::BadOption(format!("the stored parameters are not valid: {e}"))
+        })?;
         p.check()?;
         Ok(p)
     }
@@ -223,7 +249,9 @@ impl Params {
 
     /// The one check of every range.
     pub fn check(&self) -> Result<(), RankError> {
-        let fail = |name: &'static str, reason: &'static str| Err(RankError::InvalidParameter { name, reason });
+        let fail = |name: &'static str, reason: &'static str| {
+            Err(RankError::InvalidParameter { name, reason })
+        };
         let finite_nonneg = |x: f32| x.is_finite() && x >= 0.0;
         if !(self.lambda.is_finite() && self.lambda > 0.0) {
             return fail("lambda", "must be positive and finite");
@@ -262,13 +290,21 @@ mod tests {
 
     #[test]
     fn options_round_trip_and_refusals() {
-        let (p, g) = Params::from_options(None, &serde_json::json!({"lambda": 50, "half_life": 0})).unwrap();
+        let (p, g) =
+            Params::from_options(None, &serde_json::json!({"lambda": 50, "half_life": 0})).unwrap();
         assert_eq!(p.lambda, 50.0);
         assert_eq!(p.half_life, 0.0);
-        assert!(g.has("lambda") && g.has("half_life") && !g.has("neighbours") && !g.method && g.search);
+        assert!(
+            g.has("lambda") && g.has("half_life") && !g.has("neighbours") && !g.method && g.search
+        );
         assert_eq!(Params::from_json(&p.to_json()).unwrap(), p);
         // Older rows lack keys: defaults fill them.
-        assert_eq!(Params::from_json(&serde_json::json!({"lambda": 7})).unwrap().lambda, 7.0);
+        assert_eq!(
+            Params::from_json(&serde_json::json!({"lambda": 7}))
+                .unwrap()
+                .lambda,
+            7.0
+        );
         for bad in [
             serde_json::json!([1]),
             serde_json::json!({"lamda": 1}),
@@ -277,11 +313,23 @@ mod tests {
             serde_json::json!({"validation": "soon"}),
             serde_json::json!({"search": 3}),
         ] {
-            assert!(matches!(Params::from_options(None, &bad), Err(RankError::BadOption(_))), "{bad}");
+            assert!(
+                matches!(
+                    Params::from_options(None, &bad),
+                    Err(RankError::BadOption(_))
+                ),
+                "{bad}"
+            );
         }
-        let (_, g) = Params::from_options(Some(Method::Knn), &serde_json::json!({"search": false})).unwrap();
+        let (_, g) =
+            Params::from_options(Some(Method::Knn), &serde_json::json!({"search": false})).unwrap();
         assert!(g.method && !g.search);
-        assert!(Params { lambda: f64::NAN, ..Params::default() }.check().is_err());
+        assert!(Params {
+            lambda: f64::NAN,
+            ..Params::default()
+        }
+        .check()
+        .is_err());
         assert!(Method::parse("nope").is_err());
         assert_eq!(Method::parse("auto").unwrap(), None);
     }

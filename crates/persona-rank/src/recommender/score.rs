@@ -85,7 +85,13 @@ pub(crate) fn recency(half_life: f32) -> Recency {
 
 /// Top `k` of a full score vector (score desc, index asc), skipping `seen`
 /// (sorted) and disallowed or ineligible items.
-pub(crate) fn top_of(scores: &[f32], k: usize, seen: &[u32], ask: &Ask<'_>, eligible: &dyn Fn(usize) -> bool) -> Vec<(u32, f32)> {
+pub(crate) fn top_of(
+    scores: &[f32],
+    k: usize,
+    seen: &[u32],
+    ask: &Ask<'_>,
+    eligible: &dyn Fn(usize) -> bool,
+) -> Vec<(u32, f32)> {
     let mut top = BoundedTopK::new(k);
     if k == 0 {
         return Vec::new();
@@ -94,7 +100,10 @@ pub(crate) fn top_of(scores: &[f32], k: usize, seen: &[u32], ask: &Ask<'_>, elig
         if s < top.threshold() {
             continue;
         }
-        if !allowed(ask, i) || !eligible(i) || (!seen.is_empty() && seen.binary_search(&(i as u32)).is_ok()) {
+        if !allowed(ask, i)
+            || !eligible(i)
+            || (!seen.is_empty() && seen.binary_search(&(i as u32)).is_ok())
+        {
             continue;
         }
         top.offer(s, i as u32);
@@ -104,7 +113,15 @@ pub(crate) fn top_of(scores: &[f32], k: usize, seen: &[u32], ask: &Ask<'_>, elig
 
 /// Top `k` with at most `max_per_category` items of one category, counting
 /// the categories of `already` (a list being filled) first.
-fn select(rec: &Recommender, scores: &[f32], k: usize, seen: &[u32], ask: &Ask<'_>, eligible: &dyn Fn(usize) -> bool, already: &[Rec]) -> Vec<(u32, f32)> {
+fn select(
+    rec: &Recommender,
+    scores: &[f32],
+    k: usize,
+    seen: &[u32],
+    ask: &Ask<'_>,
+    eligible: &dyn Fn(usize) -> bool,
+    already: &[Rec],
+) -> Vec<(u32, f32)> {
     let cap = rec.params.max_per_category;
     if cap == 0 || rec.category_index.len() != scores.len() {
         return top_of(scores, k, seen, ask, eligible);
@@ -153,12 +170,26 @@ fn add_rows(rows: &Rows, history: &[(u32, f32)], scale: f32, scores: &mut [f32])
 }
 
 /// Item-item scores of one history into `scores` (prior included).
-pub(crate) fn item_item_scores(rec: &Recommender, history: &[u32], scores: &mut [f32]) -> Result<(), RankError> {
+pub(crate) fn item_item_scores(
+    rec: &Recommender,
+    history: &[u32],
+    scores: &mut [f32],
+) -> Result<(), RankError> {
     scores.copy_from_slice(&rec.prior);
     let p = &rec.params;
-    add_rows(&rec.main, &weighted_history(history, recency(p.half_life))?, 1.0, scores);
+    add_rows(
+        &rec.main,
+        &weighted_history(history, recency(p.half_life))?,
+        1.0,
+        scores,
+    );
     if p.transition_weight > 0.0 && !rec.next.is_empty() {
-        add_rows(&rec.next, &weighted_history(history, recency(p.transition_half_life))?, p.transition_weight, scores);
+        add_rows(
+            &rec.next,
+            &weighted_history(history, recency(p.transition_half_life))?,
+            p.transition_weight,
+            scores,
+        );
     }
     Ok(())
 }
@@ -200,7 +231,14 @@ fn item_item_reasons(rec: &Recommender, history: &[u32], chosen: &[(u32, f32)]) 
                 if let Some(slot) = chosen.iter().position(|c| c.0 == j) {
                     let c = w * v;
                     if c > best[slot].0 {
-                        best[slot] = (c, if next { Reason::Next(i) } else { Reason::Related(i) });
+                        best[slot] = (
+                            c,
+                            if next {
+                                Reason::Next(i)
+                            } else {
+                                Reason::Related(i)
+                            },
+                        );
                     }
                 }
             }
@@ -236,10 +274,20 @@ fn content_vector(rec: &Recommender, u: &UserInput) -> Option<Vec<f32>> {
 }
 
 /// Ranks one user without a vector query (item-item, text, segment).
-fn rank_one(rec: &Recommender, u: &UserInput, ask: &Ask<'_>, segment_popularity: &HashMap<i32, Vec<f32>>, scores: &mut Vec<f32>) -> Result<Vec<Rec>, RankError> {
+fn rank_one(
+    rec: &Recommender,
+    u: &UserInput,
+    ask: &Ask<'_>,
+    segment_popularity: &HashMap<i32, Vec<f32>>,
+    scores: &mut Vec<f32>,
+) -> Result<Vec<Rec>, RankError> {
     let n = rec.n();
     scores.resize(n, 0.0);
-    let seen = if ask.exclude_seen { distinct_sorted(&u.history) } else { Vec::new() };
+    let seen = if ask.exclude_seen {
+        distinct_sorted(&u.history)
+    } else {
+        Vec::new()
+    };
     let p = &rec.params;
     if !u.history.is_empty() && p.method != Method::Vectors {
         item_item_scores(rec, &u.history, scores)?;
@@ -256,12 +304,21 @@ fn rank_one(rec: &Recommender, u: &UserInput, ask: &Ask<'_>, segment_popularity:
             }
         }
         let chosen = select(rec, scores, ask.k, &seen, ask, &|_| true, &[]);
-        let reasons = if ask.reasons { item_item_reasons(rec, &u.history, &chosen) } else { vec![Reason::Popular; chosen.len()] };
+        let reasons = if ask.reasons {
+            item_item_reasons(rec, &u.history, &chosen)
+        } else {
+            vec![Reason::Popular; chosen.len()]
+        };
         return Ok(chosen
             .into_iter()
             .zip(reasons)
             .map(|((j, s), r)| {
-                let r = if r == Reason::Popular && cold_scored && rec.popularity[j as usize] == 0.0 { Reason::NewText } else { r };
+                let r = if r == Reason::Popular && cold_scored && rec.popularity[j as usize] == 0.0
+                {
+                    Reason::NewText
+                } else {
+                    r
+                };
                 (j, s, r)
             })
             .collect());
@@ -269,13 +326,23 @@ fn rank_one(rec: &Recommender, u: &UserInput, ask: &Ask<'_>, segment_popularity:
     if let (Some(texts), Some(t)) = (rec.texts.as_ref(), u.text.as_ref()) {
         if t.len() == texts.dim {
             for (j, s) in scores.iter_mut().enumerate() {
-                *s = if texts.has[j] { dot(t, texts.row(j)) } else { 0.0 };
+                *s = if texts.has[j] {
+                    dot(t, texts.row(j))
+                } else {
+                    0.0
+                };
             }
             let chosen = select(rec, scores, ask.k, &seen, ask, &|j| texts.has[j], &[]);
-            return Ok(chosen.into_iter().map(|(j, s)| (j, s, Reason::Text)).collect());
+            return Ok(chosen
+                .into_iter()
+                .map(|(j, s)| (j, s, Reason::Text))
+                .collect());
         }
     }
-    if let Some((s, pop)) = u.segment.and_then(|s| segment_popularity.get(&s).map(|p| (s, p))) {
+    if let Some((s, pop)) = u
+        .segment
+        .and_then(|s| segment_popularity.get(&s).map(|p| (s, p)))
+    {
         if pop.len() == n {
             let max = rec.popularity.iter().copied().fold(1.0f32, f32::max);
             for j in 0..n {
@@ -283,7 +350,10 @@ fn rank_one(rec: &Recommender, u: &UserInput, ask: &Ask<'_>, segment_popularity:
                 scores[j] = pop[j] + 0.5 * rec.popularity[j] / max;
             }
             let chosen = select(rec, scores, ask.k, &seen, ask, &|j| pop[j] > 0.0, &[]);
-            return Ok(chosen.into_iter().map(|(j, sc)| (j, sc, Reason::Segment(s))).collect());
+            return Ok(chosen
+                .into_iter()
+                .map(|(j, sc)| (j, sc, Reason::Segment(s)))
+                .collect());
         }
     }
     Ok(Vec::new())
@@ -294,21 +364,51 @@ fn fill_popular(rec: &Recommender, u: &UserInput, ask: &Ask<'_>, list: &mut Vec<
     if list.len() >= ask.k {
         return;
     }
-    let mut seen = if ask.exclude_seen { distinct_sorted(&u.history) } else { Vec::new() };
+    let mut seen = if ask.exclude_seen {
+        distinct_sorted(&u.history)
+    } else {
+        Vec::new()
+    };
     seen.extend(list.iter().map(|r| r.0));
     seen.sort_unstable();
     seen.dedup();
-    let more = select(rec, &rec.popularity, ask.k - list.len(), &seen, ask, &|_| true, list);
+    let more = select(
+        rec,
+        &rec.popularity,
+        ask.k - list.len(),
+        &seen,
+        ask,
+        &|_| true,
+        list,
+    );
     list.extend(more.into_iter().map(|(j, s)| (j, s, Reason::Popular)));
 }
 
 /// Ranks a batch of users: vector users by one blocked product, the others
 /// one by one, every list filled up to k by popularity.
-pub fn rank_batch(rec: &Recommender, users: &[UserInput], ask: &Ask<'_>, segment_popularity: &HashMap<i32, Vec<f32>>) -> Result<Vec<Vec<Rec>>, RankError> {
-    crate::interactions::check_items(&users.iter().map(|u| u.history.as_slice()).collect::<Vec<_>>(), rec.n())?;
+pub fn rank_batch(
+    rec: &Recommender,
+    users: &[UserInput],
+    ask: &Ask<'_>,
+    segment_popularity: &HashMap<i32, Vec<f32>>,
+) -> Result<Vec<Vec<Rec>>, RankError> {
+    crate::interactions::check_items(
+        &users
+            .iter()
+            .map(|u| u.history.as_slice())
+            .collect::<Vec<_>>(),
+        rec.n(),
+    )?;
     let mut out: Vec<Vec<Rec>> = vec![Vec::new(); users.len()];
     if let (Method::Vectors, Some(items)) = (rec.params.method, rec.vectors.as_ref()) {
-        let with: Vec<usize> = (0..users.len()).filter(|&q| users[q].vector.as_ref().is_some_and(|v| v.len() == items.dim)).collect();
+        let with: Vec<usize> = (0..users.len())
+            .filter(|&q| {
+                users[q]
+                    .vector
+                    .as_ref()
+                    .is_some_and(|v| v.len() == items.dim)
+            })
+            .collect();
         if !with.is_empty() {
             let mut queries = Vec::with_capacity(with.len() * items.dim);
             for &q in &with {
@@ -316,25 +416,53 @@ pub fn rank_batch(rec: &Recommender, users: &[UserInput], ask: &Ask<'_>, segment
                     queries.extend_from_slice(v);
                 }
             }
-            let seen: Vec<Vec<u32>> =
-                with.iter().map(|&q| if ask.exclude_seen { distinct_sorted(&users[q].history) } else { Vec::new() }).collect();
-            let allow: Vec<bool> = (0..rec.n()).map(|j| items.has[j] && allowed(ask, j)).collect();
+            let seen: Vec<Vec<u32>> = with
+                .iter()
+                .map(|&q| {
+                    if ask.exclude_seen {
+                        distinct_sorted(&users[q].history)
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            let allow: Vec<bool> = (0..rec.n())
+                .map(|j| items.has[j] && allowed(ask, j))
+                .collect();
             let exclude = |q: usize| -> &[u32] { &seen[q] };
             // The category cap needs more candidates than k to choose from.
-            let want = if rec.params.max_per_category > 0 { ask.k * 4 } else { ask.k };
-            let tops = top_k_blocked(&queries, with.len(), &items.data, rec.n(), items.dim, want, &exclude, Some(&allow))?;
+            let want = if rec.params.max_per_category > 0 {
+                ask.k * 4
+            } else {
+                ask.k
+            };
+            let tops = top_k_blocked(
+                &queries,
+                with.len(),
+                &items.data,
+                rec.n(),
+                items.dim,
+                want,
+                &exclude,
+                Some(&allow),
+            )?;
             for (&q, top) in with.iter().zip(tops) {
-                out[q] = cap_list(rec, top, ask.k).into_iter().map(|(j, s)| (j, s, Reason::Profile)).collect();
+                out[q] = cap_list(rec, top, ask.k)
+                    .into_iter()
+                    .map(|(j, s)| (j, s, Reason::Profile))
+                    .collect();
             }
         }
     }
-    out.par_iter_mut().zip(users.par_iter()).try_for_each_init(Vec::new, |scores, (list, u)| {
-        if list.is_empty() {
-            *list = rank_one(rec, u, ask, segment_popularity, scores)?;
-        }
-        fill_popular(rec, u, ask, list);
-        Ok::<(), RankError>(())
-    })?;
+    out.par_iter_mut()
+        .zip(users.par_iter())
+        .try_for_each_init(Vec::new, |scores, (list, u)| {
+            if list.is_empty() {
+                *list = rank_one(rec, u, ask, segment_popularity, scores)?;
+            }
+            fill_popular(rec, u, ask, list);
+            Ok::<(), RankError>(())
+        })?;
     Ok(out)
 }
 
@@ -366,13 +494,21 @@ pub fn similar_items(rec: &Recommender, i: u32, k: usize) -> Vec<(u32, f32, &'st
     let mut taken = vec![i];
     let (items, weights) = rec.main.row(i);
     // Positive weights only: a negative EASE weight says "rather not".
-    let mut positive: Vec<(u32, f32)> = items.iter().copied().zip(weights.iter().copied()).filter(|x| x.1 > 0.0 && x.0 != i).collect();
+    let mut positive: Vec<(u32, f32)> = items
+        .iter()
+        .copied()
+        .zip(weights.iter().copied())
+        .filter(|x| x.1 > 0.0 && x.0 != i)
+        .collect();
     positive.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     for (j, w) in positive.into_iter().take(k) {
         out.push((j, w, "often chosen by the same users"));
         taken.push(j);
     }
-    for (mat, reason) in [(rec.vectors.as_ref(), "nearest item vector"), (rec.texts.as_ref(), "similar text")] {
+    for (mat, reason) in [
+        (rec.vectors.as_ref(), "nearest item vector"),
+        (rec.texts.as_ref(), "similar text"),
+    ] {
         if out.len() >= k {
             break;
         }
@@ -383,7 +519,12 @@ pub fn similar_items(rec: &Recommender, i: u32, k: usize) -> Vec<(u32, f32, &'st
         let q = m.row(i as usize);
         let scores: Vec<f32> = (0..rec.n()).map(|j| dot(q, m.row(j))).collect();
         taken.sort_unstable();
-        let ask = Ask { k: k - out.len(), exclude_seen: true, allow: None, reasons: false };
+        let ask = Ask {
+            k: k - out.len(),
+            exclude_seen: true,
+            allow: None,
+            reasons: false,
+        };
         for (j, s) in top_of(&scores, k - out.len(), &taken, &ask, &|j| m.has[j]) {
             out.push((j, s, reason));
             taken.push(j);

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::RankError;
 use crate::interactions::item_popularity;
 use crate::recommender::evaluate::{figures, popular_lists, split_last, split_random, Split};
-use crate::recommender::fit::{blend_lists, fit_ease_lists, fit_knn_lists, fit_transition_lists, truncate};
+use crate::recommender::fit::{
+    blend_lists, fit_ease_lists, fit_knn_lists, fit_transition_lists, truncate,
+};
 use crate::recommender::model::{Lists, Recommender};
 use crate::recommender::params::{Given, Method, Params, Validation};
 use crate::recommender::score::{rank_batch, Ask, UserInput};
@@ -91,7 +93,10 @@ impl Selection {
 }
 
 /// The validation split of training histories, as `validation` says.
-pub(crate) fn validation_split(histories: &[Vec<u32>], validation: Validation) -> Result<Split, RankError> {
+pub(crate) fn validation_split(
+    histories: &[Vec<u32>],
+    validation: Validation,
+) -> Result<Split, RankError> {
     match validation {
         Validation::Latest => Ok(split_last(histories)),
         Validation::Random => {
@@ -111,15 +116,42 @@ struct Scorer<'a> {
 }
 
 impl Scorer<'_> {
-    fn score(&mut self, p: &Params, main: &Lists, next: &Lists, stop: ShouldStop<'_>) -> Result<(f64, f64), RankError> {
+    fn score(
+        &mut self,
+        p: &Params,
+        main: &Lists,
+        next: &Lists,
+        stop: ShouldStop<'_>,
+    ) -> Result<(f64, f64), RankError> {
         check(stop)?;
         self.base.params = p.clone();
-        self.base.set_lists(main.clone(), if p.transition_weight > 0.0 { next.clone() } else { vec![Vec::new(); main.len()] });
-        let inputs: Vec<UserInput> =
-            self.users.iter().map(|&u| UserInput { history: self.split.train[u].clone(), ..UserInput::default() }).collect();
-        let ask = Ask { k: K, exclude_seen: true, allow: None, reasons: false };
+        self.base.set_lists(
+            main.clone(),
+            if p.transition_weight > 0.0 {
+                next.clone()
+            } else {
+                vec![Vec::new(); main.len()]
+            },
+        );
+        let inputs: Vec<UserInput> = self
+            .users
+            .iter()
+            .map(|&u| UserInput {
+                history: self.split.train[u].clone(),
+                ..UserInput::default()
+            })
+            .collect();
+        let ask = Ask {
+            k: K,
+            exclude_seen: true,
+            allow: None,
+            reasons: false,
+        };
         let lists = rank_batch(&self.base, &inputs, &ask, &Default::default())?;
-        let lists: Vec<Vec<u32>> = lists.into_iter().map(|l| l.into_iter().map(|r| r.0).collect()).collect();
+        let lists: Vec<Vec<u32>> = lists
+            .into_iter()
+            .map(|l| l.into_iter().map(|r| r.0).collect())
+            .collect();
         let f = figures(&lists, &self.test, &self.popularity, K)?;
         Ok((f.ndcg, f.hit_rate))
     }
@@ -141,23 +173,42 @@ fn candidate(p: &Params, (ndcg, hit_rate): (f64, f64)) -> Candidate {
 
 /// Chooses the parameters `given` leaves open, on validation items held out
 /// of `histories`; returns the parameters to refit with and what was done.
-pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, stop: ShouldStop<'_>) -> Result<(Params, Selection), RankError> {
+pub fn choose(
+    histories: &[Vec<u32>],
+    n: usize,
+    base: &Params,
+    given: &Given,
+    stop: ShouldStop<'_>,
+) -> Result<(Params, Selection), RankError> {
     let started = Instant::now();
     base.check()?;
     let split = validation_split(histories, base.validation)?;
     let mut tested = split.tested();
     if tested.len() > VALIDATION_USERS {
         let step = tested.len() as f64 / VALIDATION_USERS as f64;
-        tested = (0..VALIDATION_USERS).map(|i| tested[(i as f64 * step) as usize]).collect();
+        tested = (0..VALIDATION_USERS)
+            .map(|i| tested[(i as f64 * step) as usize])
+            .collect();
     }
     let popularity = item_popularity(&split.train, n)?;
     let test: Vec<Vec<u32>> = tested.iter().map(|&u| split.test[u].clone()).collect();
-    let pop_lists = popular_lists(&Split { train: tested.iter().map(|&u| split.train[u].clone()).collect(), test: test.clone() }, &popularity, K);
+    let pop_lists = popular_lists(
+        &Split {
+            train: tested.iter().map(|&u| split.train[u].clone()).collect(),
+            test: test.clone(),
+        },
+        &popularity,
+        K,
+    );
     let popularity_ndcg = figures(&pop_lists, &test, &popularity, K)?.ndcg;
     let mut scorer = Scorer {
         split: &split,
         users: tested.clone(),
-        base: Recommender::new(base.clone(), (0..n as i64).collect(), popularity.iter().map(|&c| c as f32).collect()),
+        base: Recommender::new(
+            base.clone(),
+            (0..n as i64).collect(),
+            popularity.iter().map(|&c| c as f32).collect(),
+        ),
         test,
         popularity,
     };
@@ -178,15 +229,20 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     let uses_knn = methods.iter().any(|m| m.uses_knn());
     // Longer lists only where the catalogue is small enough for EASE to be
     // dense: beyond it, n x 1,000 weights would cost gigabytes.
-    let neighbour_counts: Vec<usize> = if open("neighbours") && n > base.neighbours && n <= base.max_items {
-        searched.push("neighbours".into());
-        vec![base.neighbours, n.min(1000).max(base.neighbours)]
-    } else {
-        vec![base.neighbours]
-    };
+    let neighbour_counts: Vec<usize> =
+        if open("neighbours") && n > base.neighbours && n <= base.max_items {
+            searched.push("neighbours".into());
+            vec![base.neighbours, if n <= LAMBDA_FULL_ITEMS { n } else { 1000 }]
+        } else {
+            vec![base.neighbours]
+        };
     let max_neighbours = *neighbour_counts.iter().max().unwrap_or(&base.neighbours);
     let mut candidates = Vec::new();
-    let plain = Params { half_life: 0.0, transition_weight: 0.0, ..base.clone() };
+    let plain = Params {
+        half_life: 0.0,
+        transition_weight: 0.0,
+        ..base.clone()
+    };
     let empty: Lists = vec![Vec::new(); n];
 
     // λ: plain EASE on validation, per λ.
@@ -195,11 +251,20 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     if uses_ease && open("lambda") {
         searched.push("lambda".into());
         let full = n <= LAMBDA_FULL_ITEMS.min(base.max_items);
-        let m = if full { base.max_items } else { LAMBDA_FULL_ITEMS.min(base.max_items) };
+        let m = if full {
+            base.max_items
+        } else {
+            LAMBDA_FULL_ITEMS.min(base.max_items)
+        };
         let mut best = f64::MIN;
         for &l in &LAMBDAS {
             let lists = fit_ease_lists(&split.train, n, l, m, max_neighbours, stop)?;
-            let p = Params { method: Method::Ease, lambda: l, neighbours: max_neighbours, ..plain.clone() };
+            let p = Params {
+                method: Method::Ease,
+                lambda: l,
+                neighbours: max_neighbours,
+                ..plain.clone()
+            };
             let s = scorer.score(&p, &lists, &empty, stop)?;
             candidates.push(candidate(&p, s));
             if s.0 > best {
@@ -212,10 +277,30 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
         }
     }
     if uses_ease && ease_lists.is_none() {
-        ease_lists = Some(fit_ease_lists(&split.train, n, lambda, base.max_items, max_neighbours, stop)?);
+        ease_lists = Some(fit_ease_lists(
+            &split.train,
+            n,
+            lambda,
+            base.max_items,
+            max_neighbours,
+            stop,
+        )?);
     }
-    let knn_lists = if uses_knn { Some(fit_knn_lists(&split.train, n, max_neighbours, base.shrink, stop)?) } else { None };
-    let next_params = Params { neighbours: max_neighbours, ..base.clone() };
+    let knn_lists = if uses_knn {
+        Some(fit_knn_lists(
+            &split.train,
+            n,
+            max_neighbours,
+            base.shrink,
+            stop,
+        )?)
+    } else {
+        None
+    };
+    let next_params = Params {
+        neighbours: max_neighbours,
+        ..base.clone()
+    };
     let next_lists = if open("transition_weight") || base.transition_weight > 0.0 {
         fit_transition_lists(&split.train, n, &next_params, stop)?
     } else {
@@ -225,14 +310,26 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     // The main lists of each method, blend weight and neighbour count.
     let mut mains: Vec<(Params, Lists)> = Vec::new();
     for &method in &methods {
-        let weights: Vec<f32> = if method == Method::Blend && open("knn_weight") { KNN_WEIGHTS.to_vec() } else { vec![base.knn_weight] };
+        let weights: Vec<f32> = if method == Method::Blend && open("knn_weight") {
+            KNN_WEIGHTS.to_vec()
+        } else {
+            vec![base.knn_weight]
+        };
         for &nb in &neighbour_counts {
             for &w in &weights {
-                let p = Params { method, lambda, neighbours: nb, knn_weight: w, ..base.clone() };
+                let p = Params {
+                    method,
+                    lambda,
+                    neighbours: nb,
+                    knn_weight: w,
+                    ..base.clone()
+                };
                 let lists = match (method, &ease_lists, &knn_lists) {
                     (Method::Ease, Some(e), _) => truncate(e, nb),
                     (Method::Knn, _, Some(k)) => truncate(k, nb),
-                    (Method::Blend, Some(e), Some(k)) => blend_lists(&truncate(e, nb), &truncate(k, nb), w, nb),
+                    (Method::Blend, Some(e), Some(k)) => {
+                        blend_lists(&truncate(e, nb), &truncate(k, nb), w, nb)
+                    }
                     _ => continue,
                 };
                 mains.push((p, lists));
@@ -242,7 +339,11 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     if methods.iter().any(|m| m.uses_knn()) && open("knn_weight") && !given.method {
         searched.push("knn_weight".into());
     }
-    let half_lives: Vec<f32> = if open("half_life") { HALF_LIVES.to_vec() } else { vec![base.half_life] };
+    let half_lives: Vec<f32> = if open("half_life") {
+        HALF_LIVES.to_vec()
+    } else {
+        vec![base.half_life]
+    };
     if open("half_life") {
         searched.push("half_life".into());
     }
@@ -250,7 +351,15 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     let mut best: Option<(f64, Params, usize)> = None;
     for (m, (p0, lists)) in mains.iter().enumerate() {
         for &h in &half_lives {
-            let p = Params { half_life: h, transition_weight: if open("transition_weight") { 0.0 } else { base.transition_weight }, ..p0.clone() };
+            let p = Params {
+                half_life: h,
+                transition_weight: if open("transition_weight") {
+                    0.0
+                } else {
+                    base.transition_weight
+                },
+                ..p0.clone()
+            };
             let s = scorer.score(&p, lists, &next_lists, stop)?;
             candidates.push(candidate(&p, s));
             if best.as_ref().is_none_or(|b| s.0 > b.0) {
@@ -259,17 +368,28 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
         }
     }
     let Some((mut best_ndcg, mut chosen, m)) = best else {
-        return Err(RankError::InvalidParameter { name: "method", reason: "has nothing to fit" });
+        return Err(RankError::InvalidParameter {
+            name: "method",
+            reason: "has nothing to fit",
+        });
     };
     let lists = &mains[m].1;
     // Stage 2: transitions on the best, then recency again with them.
     if open("transition_weight") {
         searched.push("transition_weight".into());
-        let t_half: Vec<f32> = if open("transition_half_life") { TRANSITION_HALF_LIVES.to_vec() } else { vec![base.transition_half_life] };
+        let t_half: Vec<f32> = if open("transition_half_life") {
+            TRANSITION_HALF_LIVES.to_vec()
+        } else {
+            vec![base.transition_half_life]
+        };
         let start = chosen.clone();
         for &tw in TRANSITION_WEIGHTS.iter().skip(1) {
             for &th in &t_half {
-                let p = Params { transition_weight: tw, transition_half_life: th, ..start.clone() };
+                let p = Params {
+                    transition_weight: tw,
+                    transition_half_life: th,
+                    ..start.clone()
+                };
                 let s = scorer.score(&p, lists, &next_lists, stop)?;
                 candidates.push(candidate(&p, s));
                 if s.0 > best_ndcg {
@@ -280,7 +400,10 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
         if chosen.transition_weight > 0.0 && half_lives.len() > 1 {
             let start = chosen.clone();
             for &h in &half_lives {
-                let p = Params { half_life: h, ..start.clone() };
+                let p = Params {
+                    half_life: h,
+                    ..start.clone()
+                };
                 if p == start {
                     continue;
                 }
@@ -295,7 +418,11 @@ pub fn choose(histories: &[Vec<u32>], n: usize, base: &Params, given: &Given, st
     let chosen_candidate = candidates
         .iter()
         .filter(|c| c.ndcg == best_ndcg)
-        .find(|c| c.method == chosen.method && c.half_life == chosen.half_life && c.transition_weight == chosen.transition_weight)
+        .find(|c| {
+            c.method == chosen.method
+                && c.half_life == chosen.half_life
+                && c.transition_weight == chosen.transition_weight
+        })
         .cloned()
         .unwrap_or_else(|| candidate(&chosen, (best_ndcg, 0.0)));
     let selection = Selection {
