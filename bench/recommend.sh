@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recommendations: quality, speed and training at scale, each in one run.
 #
-#   bench/recommend.sh [quality|speed|large|all] [SAMPLE]      (defaults: all, 200;
+#   bench/recommend.sh [quality|speed|large|diversity|all] [SAMPLE]      (defaults: all, 200;
 #                                                              all = quality + speed)
 #
 # quality: Amazon Beauty (../shared/data/amazon-beauty-seq/Beauty.txt, position
@@ -274,6 +274,36 @@ if [ "$WHAT" = speed ] || [ "$WHAT" = all ]; then
     echo "  sample wall clock: recommend() $rec_wall s, plain SQL $sql_wall s"
     echo "  exact: recommend() = recommend_all for $same_all of $SAMPLE users; = plain SQL for $same_plain of $SAMPLE; max |score difference| vs plain SQL $max_diff"
     [ "${PERSONA_BENCH_REUSE:-0}" = 1 ] || "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+fi
+
+# diversity: MovieLens 100K with each movie's first genre as its category;
+#   the default model with and without max_per_category (2 and 3), all
+#   trained in SQL and evaluated last and random: the effect of the cap on
+#   NDCG@10, coverage and the popularity rank of the lists.
+if [ "$WHAT" = diversity ]; then
+    if [ ! -f "$SHARED/ml-100k/ml-100k.item" ]; then
+        echo "SKIP diversity: $SHARED/ml-100k/ml-100k.item not found"
+    else
+        db=persona_bench_rec_div
+        fresh_db "$db"
+        awk -F '\t' 'NR > 1 && $3 >= 4 { print $1 "\t" $2 "\t" $4 }' "$SHARED/ml-100k/ml-100k.inter" >"$work/ml100k.tsv"
+        awk -F '\t' 'NR > 1 { split($4, g, " "); print $1 "\t" g[1] }' "$SHARED/ml-100k/ml-100k.item" >"$work/ml100k_items.tsv"
+        "${PSQL[@]}" -d "$db" -c "CREATE TABLE events (user_id int, item_id int, ts float8)" -c "\\copy events FROM '$work/ml100k.tsv'" \
+            -c "CREATE TABLE items (item_id int, genre text)" -c "\\copy items FROM '$work/ml100k_items.tsv'" -c "ANALYZE"
+        echo
+        echo "MovieLens 100K, first genre as category: the category cap (k = 10)"
+        printf '  %-28s %-8s %8s %8s %9s %9s\n' model protocol HR@10 NDCG@10 coverage pop_rank
+        for cap in 0 3 2; do
+            "${PSQL[@]}" -d "$db" -c "SET client_min_messages = warning" \
+                -c "SELECT 1 FROM persona.train_recommender('cap$cap', 'events', time_col => 'ts', items => 'items', category_col => 'genre', options => '{\"max_per_category\": $cap}')" >/dev/null
+            for protocol in last random; do
+                "${PSQL[@]}" -d "$db" -At -F '|' -c "SET client_min_messages = warning" \
+                    -c "SELECT method, hit_rate, ndcg, coverage, popularity_rank FROM persona.evaluate_recommendations('cap$cap', 10, '$protocol')" |
+                    awk -F '|' -v c="$cap" -v p="$protocol" '$1 != "popularity" { printf "  %-28s %-8s %8.4f %8.4f %9.3f %9.1f\n", "default, max_per_category " c, p, $2, $3, $4, $5 }'
+            done
+        done
+        "${PSQL[@]}" -d postgres -c "DROP DATABASE $db"
+    fi
 fi
 
 if [ "$WHAT" = large ]; then

@@ -36,6 +36,10 @@ const TRANSITION_HALF_LIVES: [f32; 3] = [0.5, 1.0, 2.0];
 const KNN_WEIGHTS: [f32; 4] = [0.03, 0.1, 0.3, 1.0];
 /// Validation cut-off.
 const K: usize = 10;
+/// Transitions, an extra part of the model, must beat the model without
+/// them by this share of its validation NDCG: a gain within the noise of a
+/// few thousand users is not worth a signal the test may not have.
+const MIN_GAIN: f64 = 0.01;
 
 /// One scored candidate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -383,6 +387,8 @@ pub fn choose(
             vec![base.transition_half_life]
         };
         let start = chosen.clone();
+        let without = best_ndcg;
+        let mut with: Option<(f64, Params)> = None;
         for &tw in TRANSITION_WEIGHTS.iter().skip(1) {
             for &th in &t_half {
                 let p = Params {
@@ -392,9 +398,14 @@ pub fn choose(
                 };
                 let s = scorer.score(&p, lists, &next_lists, stop)?;
                 candidates.push(candidate(&p, s));
-                if s.0 > best_ndcg {
-                    (best_ndcg, chosen) = (s.0, p);
+                if with.as_ref().is_none_or(|w| s.0 > w.0) {
+                    with = Some((s.0, p));
                 }
+            }
+        }
+        if let Some((ndcg, p)) = with {
+            if ndcg > without * (1.0 + MIN_GAIN) {
+                (best_ndcg, chosen) = (ndcg, p);
             }
         }
         if chosen.transition_weight > 0.0 && half_lives.len() > 1 {
