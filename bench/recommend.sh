@@ -8,8 +8,8 @@
 #   as time) and MovieLens 100K (../shared/data/ml-100k, ratings >= 4) loaded
 #   into tables; persona.evaluate_recommendations (each user's last event held
 #   out, the model refitted on everything before it, full ranking over all
-#   items, the user's own items excluded) for persona's default model (EASE +
-#   recency + transitions), plain EASE and item-kNN trained in SQL, and
+#   items, the user's own items excluded) for persona's fixed defaults (EASE +
+#   recency + transitions, "search": false), plain EASE and item-kNN trained in SQL, and
 #   popularity; then popularity, item-kNN and EASE in numpy/scipy
 #   (bench/recommend_baselines.py) on the same events and protocol. Then one
 #   table per protocol of persona.evaluate_recommendations (last; random, a
@@ -81,10 +81,12 @@ quality() {
     echo "$name: $stats (users, items, events); HR@10 / NDCG@10 / coverage, full ranking, last event held out"
     printf '  %-52s %8s %8s %8s %9s\n' method HR@10 NDCG@10 coverage seconds
     local spec model method opts label t0 out
-    for spec in "persona|ease|{}|persona default (EASE + recency + transitions)" \
-                "persona_ease|ease|{\"transition_weight\": 0, \"half_life\": 0}|persona EASE alone (lambda 200, top 200)" \
-                "persona_knn|knn|{\"transition_weight\": 0, \"half_life\": 0}|persona item-kNN alone (top 200)" \
-                ${4:+"persona_full|ease|{\"transition_weight\": 0, \"half_life\": 0, \"neighbours\": 10000}|persona EASE alone, every neighbour kept"}; do
+    # Fixed parameters ("search": false), to compare with numpy's fixed ones;
+    # the default model, which chooses its own, has the protocol tables below.
+    for spec in "persona|ease|{\"search\": false}|persona fixed defaults (EASE + recency + transitions, search off)" \
+                "persona_ease|ease|{\"transition_weight\": 0, \"half_life\": 0, \"search\": false}|persona EASE alone (lambda 200, top 200)" \
+                "persona_knn|knn|{\"transition_weight\": 0, \"half_life\": 0, \"search\": false}|persona item-kNN alone (top 200)" \
+                ${4:+"persona_full|ease|{\"transition_weight\": 0, \"half_life\": 0, \"neighbours\": 10000, \"search\": false}|persona EASE alone, every neighbour kept"}; do
         IFS='|' read -r model method opts label <<<"$spec"
         t0=$(now)
         "${PSQL[@]}" -d "$db" -c "SET client_min_messages = warning" \
