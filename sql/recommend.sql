@@ -3,7 +3,7 @@
 -- One row per recommender model, written by persona.train_recommender().
 CREATE TABLE persona.recommender_models (
     name         text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.-]{1,63}$'),
-    method       text NOT NULL CHECK (method IN ('ease', 'knn', 'blend', 'vectors')),
+    method       text NOT NULL CHECK (method IN ('ease', 'knn', 'blend', 'vectors', 'popularity')),
     sources      jsonb NOT NULL,
     parameters   jsonb NOT NULL,
     selection    jsonb NOT NULL DEFAULT '{}',

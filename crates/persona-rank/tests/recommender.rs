@@ -301,3 +301,61 @@ fn cancel_and_bad_input() {
         assert!(t.iter().all(|i| !h.contains(i)));
     }
 }
+
+#[test]
+fn popularity_when_histories_say_nothing_more() {
+    // Every user draws items by popularity alone (about 1/i), independently.
+    let mut rng = Rng(13);
+    let n = 300usize;
+    let weights: Vec<f64> = (1..=n).map(|i| 1.0 / i as f64).collect();
+    let total: f64 = weights.iter().sum();
+    let histories: Vec<Vec<u32>> = (0..3000)
+        .map(|_| {
+            let mut h: Vec<u32> = Vec::new();
+            while h.len() < 6 {
+                let mut x = (rng.next() % 1_000_000) as f64 / 1_000_000.0 * total;
+                let mut i = 0;
+                while i + 1 < n && x > weights[i] {
+                    x -= weights[i];
+                    i += 1;
+                }
+                if !h.contains(&(i as u32)) {
+                    h.push(i as u32);
+                }
+            }
+            h
+        })
+        .collect();
+    let (p, s) = choose(
+        &histories,
+        n,
+        &Params::default(),
+        &Given {
+            search: true,
+            ..Given::default()
+        },
+        NEVER,
+    )
+    .unwrap();
+    assert_eq!(p.method, Method::Popularity, "{}", s.summary());
+    // Its lists are popularity's, with that reason.
+    let rec = model(&histories, n, p);
+    let users = [UserInput {
+        history: vec![0, 5],
+        ..UserInput::default()
+    }];
+    let got = rank_batch(
+        &rec,
+        &users,
+        &Ask {
+            k: 3,
+            exclude_seen: true,
+            allow: None,
+            reasons: true,
+        },
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(items(&got)[0], vec![1, 2, 3]);
+    assert!(got[0].iter().all(|r| r.2 == Reason::Popular));
+}

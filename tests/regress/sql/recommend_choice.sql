@@ -86,6 +86,14 @@ SELECT sum(n) AS items, max(n) AS most_of_one_category FROM (
 SELECT max(n) AS most_of_one_category_uncapped FROM (
     SELECT i.category, count(*) AS n FROM persona.recommend(3, 10, 'shop') r JOIN shop_items i USING (item_id) GROUP BY 1) x;
 
+-- Above EASE's dense limit (here set to 20 items) the choice is item-kNN or
+-- the blend, and every item with co-occurrences has neighbours.
+SET client_min_messages = warning;
+SELECT items FROM persona.train_recommender('wide', 'shop_events', options => '{"max_items": 20}');
+RESET client_min_messages;
+SELECT m.method IN ('knn', 'blend') AS not_ease_alone, count(*) FILTER (WHERE cardinality(i.neighbours) > 0) AS items_with_neighbours
+FROM persona.recommender_models m JOIN persona.recommender_items i ON i.model = m.name WHERE m.name = 'wide' GROUP BY m.method;
+
 -- Bad input.
 SELECT * FROM persona.evaluate_recommendations('shop', 10, 'soon');
 \echo :LAST_ERROR_SQLSTATE

@@ -160,12 +160,13 @@ pub fn fit(
             let knn = fit_knn_lists(histories, n, p.neighbours, p.shrink, stop)?;
             blend_lists(&ease, &knn, p.knn_weight, p.neighbours)
         }
-        Method::Vectors => vec![Vec::new(); n],
+        Method::Vectors | Method::Popularity => vec![Vec::new(); n],
     };
-    let next = if p.transition_weight > 0.0 && p.method != Method::Vectors {
-        fit_transition_lists(histories, n, p, stop)?
-    } else {
-        vec![Vec::new(); n]
-    };
+    let next =
+        if p.transition_weight > 0.0 && !matches!(p.method, Method::Vectors | Method::Popularity) {
+            fit_transition_lists(histories, n, p, stop)?
+        } else {
+            vec![Vec::new(); n]
+        };
     Ok(Fitted { main, next })
 }

@@ -19,6 +19,8 @@ pub enum Method {
     Blend,
     /// Inner product of given user and item vectors.
     Vectors,
+    /// The most popular items: chosen when no model beats it on validation.
+    Popularity,
 }
 
 impl Method {
@@ -30,9 +32,10 @@ impl Method {
             "knn" => Method::Knn,
             "blend" => Method::Blend,
             "vectors" => Method::Vectors,
+            "popularity" => Method::Popularity,
             other => {
                 return Err(RankError::BadOption(format!(
-                    "method must be 'auto', 'ease', 'knn', 'blend' or 'vectors', not '{other}'"
+                    "method must be 'auto', 'ease', 'knn', 'blend', 'vectors' or 'popularity', not '{other}'"
                 )))
             }
         }))
@@ -44,6 +47,7 @@ impl Method {
             Method::Knn => "knn",
             Method::Blend => "blend",
             Method::Vectors => "vectors",
+            Method::Popularity => "popularity",
         }
     }
 

@@ -204,7 +204,9 @@ pub fn choose(
         &popularity,
         K,
     );
-    let popularity_ndcg = figures(&pop_lists, &test, &popularity, K)?.ndcg;
+    let popularity_figures = figures(&pop_lists, &test, &popularity, K)?;
+    let (popularity_ndcg, popularity_hit_rate) =
+        (popularity_figures.ndcg, popularity_figures.hit_rate);
     let mut scorer = Scorer {
         split: &split,
         users: tested.clone(),
@@ -236,7 +238,10 @@ pub fn choose(
     let neighbour_counts: Vec<usize> =
         if open("neighbours") && n > base.neighbours && n <= base.max_items {
             searched.push("neighbours".into());
-            vec![base.neighbours, if n <= LAMBDA_FULL_ITEMS { n } else { 1000 }]
+            vec![
+                base.neighbours,
+                if n <= LAMBDA_FULL_ITEMS { n } else { 1000 },
+            ]
         } else {
             vec![base.neighbours]
         };
@@ -425,6 +430,17 @@ pub fn choose(
                 }
             }
         }
+    }
+    // A shop whose histories say nothing beyond popularity gets popularity.
+    if !given.method && popularity_ndcg > best_ndcg {
+        chosen = Params {
+            method: Method::Popularity,
+            half_life: 0.0,
+            transition_weight: 0.0,
+            ..base.clone()
+        };
+        best_ndcg = popularity_ndcg;
+        candidates.push(candidate(&chosen, (popularity_ndcg, popularity_hit_rate)));
     }
     let chosen_candidate = candidates
         .iter()
