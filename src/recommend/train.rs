@@ -153,9 +153,8 @@ fn train_recommender(
     let chosen = &trained.params;
     if let Some(s) = &trained.selection {
         pgrx::notice!(
-            "train_recommender: {}; the choice cost {:.1} times the final fit ({:.1} s)",
+            "train_recommender: {}; the final fit took {:.1} s",
             s.summary(),
-            s.seconds / trained.fit_seconds.max(1e-3),
             trained.fit_seconds
         );
     }
