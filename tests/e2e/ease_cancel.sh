@@ -17,9 +17,9 @@ PORT=${PERSONA_TEST_PORT:-55498}; CLUSTER=${PERSONA_TEST_CLUSTER:-regress}
 scripts/cluster.sh start "$CLUSTER" "$PORT"
 PSQL=("$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U postgres)
 DB=persona_e2e_ease
-# 5,000 items: a fit of several seconds on two cores (each case below waits
+# 7,000 items: a fit of several seconds on two cores (each case below waits
 # for about 1-2.5 s of it), yet the one full training stays short.
-ITEMS=${PERSONA_EASE_ITEMS:-5000}
+ITEMS=${PERSONA_EASE_ITEMS:-7000}
 "${PSQL[@]}" -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 sql() { "${PSQL[@]}" -v ON_ERROR_STOP=1 -d "$DB" -At "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
