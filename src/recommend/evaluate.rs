@@ -84,12 +84,15 @@ fn evaluate_recommendations(
     .and_then(|j| serde_json::from_value(j.parse("the stored choice of the recommender")).ok())
     .unwrap_or(Given { method: true, keys: Vec::new(), search: false });
     let validation = if protocol == "random" { Validation::Random } else { Validation::Latest };
-    let searching = given.search && stored.method != Method::Vectors;
+    let searching = persona_rank::recommender::will_search(&stored, &given);
     let base = if searching {
         // Open parameters start from their defaults, not from the stored choice.
         let (mut p, _) = persona_rank::recommender::Params::from_options(
             given.method.then_some(stored.method),
-            &serde_json::Value::Object(given.keys.iter().filter_map(|key| stored.to_json().get(key).map(|v| (key.clone(), v.clone()))).collect()),
+            &{
+                let all = stored.to_json();
+                serde_json::Value::Object(given.keys.iter().filter_map(|key| all.get(key).map(|v| (key.clone(), v.clone()))).collect())
+            },
         )
         .unwrap_or_else(|e| raise_rank_error(e));
         p.validation = validation;

@@ -111,15 +111,22 @@ pub(crate) fn validation_split(
     }
 }
 
-struct Scorer<'a> {
-    split: &'a Split,
-    users: Vec<usize>,
+struct Scorer {
+    inputs: Vec<UserInput>,
     base: Recommender,
     test: Vec<Vec<u32>>,
     popularity: Vec<u32>,
+    /// The main lists installed in `base`, by address: candidates that
+    /// differ only in how lists are summed reuse them instead of copying.
+    installed: Option<*const Lists>,
 }
 
-impl Scorer<'_> {
+impl Scorer {
+    /// Lists at a reused address are new lists (a loop's temporaries).
+    fn forget(&mut self) {
+        self.installed = None;
+    }
+
     fn score(
         &mut self,
         p: &Params,
@@ -129,29 +136,19 @@ impl Scorer<'_> {
     ) -> Result<(f64, f64), RankError> {
         check(stop)?;
         self.base.params = p.clone();
-        self.base.set_lists(
-            main.clone(),
-            if p.transition_weight > 0.0 {
-                next.clone()
-            } else {
-                vec![Vec::new(); main.len()]
-            },
-        );
-        let inputs: Vec<UserInput> = self
-            .users
-            .iter()
-            .map(|&u| UserInput {
-                history: self.split.train[u].clone(),
-                ..UserInput::default()
-            })
-            .collect();
+        if self.installed != Some(main as *const Lists) {
+            // Transitions are summed only when their weight is positive.
+            self.base.set_lists(main.clone(), next.clone());
+            self.installed = Some(main as *const Lists);
+        }
+        let inputs = &self.inputs;
         let ask = Ask {
             k: K,
             exclude_seen: true,
             allow: None,
             reasons: false,
         };
-        let lists = rank_batch(&self.base, &inputs, &ask, &Default::default())?;
+        let lists = rank_batch(&self.base, inputs, &ask, &Default::default())?;
         let lists: Vec<Vec<u32>> = lists
             .into_iter()
             .map(|l| l.into_iter().map(|r| r.0).collect())
@@ -208,8 +205,14 @@ pub fn choose(
     let (popularity_ndcg, popularity_hit_rate) =
         (popularity_figures.ndcg, popularity_figures.hit_rate);
     let mut scorer = Scorer {
-        split: &split,
-        users: tested.clone(),
+        inputs: tested
+            .iter()
+            .map(|&u| UserInput {
+                history: split.train[u].clone(),
+                ..UserInput::default()
+            })
+            .collect(),
+        installed: None,
         base: Recommender::new(
             base.clone(),
             (0..n as i64).collect(),
@@ -274,6 +277,7 @@ pub fn choose(
                 neighbours: max_neighbours,
                 ..plain.clone()
             };
+            scorer.forget();
             let s = scorer.score(&p, &lists, &empty, stop)?;
             candidates.push(candidate(&p, s));
             if s.0 > best {
