@@ -102,6 +102,12 @@ CREATE TABLE persona.profile_definitions (
     bgnbd             persona.bgnbd_model,
     gamma_gamma       persona.gamma_gamma_model,
     activity_cuts     float8[] NOT NULL DEFAULT '{}',
+    -- Lifecycle cut-offs in days, from the build's arguments or derived from
+    -- the shop's own times between purchases (lifecycle_basis says which).
+    active_days       integer NOT NULL DEFAULT 30 CHECK (active_days >= 1),
+    lapsed_days       integer NOT NULL DEFAULT 90,
+    lifecycle_basis   jsonb NOT NULL DEFAULT '{}',
+    CHECK (lapsed_days > active_days),
     behaviour_dim     integer NOT NULL DEFAULT 0,
     text_dim          integer NOT NULL DEFAULT 0,
     event_watermark   timestamptz,
@@ -209,6 +215,25 @@ CREATE TABLE persona.segment_descriptions (
     top_categories text[] NOT NULL DEFAULT '{}',
     top_items      bigint[] NOT NULL DEFAULT '{}',
     exemplar_users bigint[] NOT NULL DEFAULT '{}',
+    -- What persona.segments shows, computed at training and again whenever
+    -- the members or their profiles change (persona._segment_stats), so
+    -- that reading the view never aggregates the profiles.
+    size                  bigint NOT NULL DEFAULT 0,
+    share                 float8,
+    avg_recency_days      float8,
+    recency_lift          float8,
+    avg_frequency         float8,
+    frequency_lift        float8,
+    avg_monetary          float8,
+    monetary_lift         float8,
+    avg_order_value       float8,
+    avg_order_value_lift  float8,
+    avg_events_30d        float8,
+    activity_lift         float8,
+    avg_predicted_value   float8,
+    predicted_value_lift  float8,
+    avg_probability_alive float8,
+    stats_at              timestamptz,
     PRIMARY KEY (name, version, segment),
     FOREIGN KEY (name, version) REFERENCES persona.kmeans_models ON DELETE CASCADE
 );

@@ -117,6 +117,9 @@ COMMENT ON COLUMN persona.profile_definitions.options IS 'Sources, column names 
 COMMENT ON COLUMN persona.profile_definitions.bgnbd IS 'BG/NBD model fitted by the last build (time unit: days); NULL with fewer than 20 buyers.';
 COMMENT ON COLUMN persona.profile_definitions.gamma_gamma IS 'Gamma-Gamma spend model fitted by the last build on repeat buyers.';
 COMMENT ON COLUMN persona.profile_definitions.activity_cuts IS 'Terciles of events_30d among active users at the last build: the low / medium / high activity boundaries.';
+COMMENT ON COLUMN persona.profile_definitions.active_days IS 'Lifecycle cut-off of the last build: users seen within it are active (new if first seen within it). The active_days argument, or the median number of days between a customer''s purchase days.';
+COMMENT ON COLUMN persona.profile_definitions.lapsed_days IS 'Lifecycle cut-off of the last build: users not seen within it are lapsed. The lapsed_days argument, or the 90th percentile of days between purchase days.';
+COMMENT ON COLUMN persona.profile_definitions.lifecycle_basis IS 'Where active_days and lapsed_days come from ("argument", "inter_purchase_times", or "default" = 30 and 90 with fewer than 20 gaps), with the number of gaps and their median and 90th percentile in days.';
 COMMENT ON COLUMN persona.profile_definitions.behaviour_dim IS 'Dimension of behaviour_vec (the item2vec model), fixed by the build.';
 COMMENT ON COLUMN persona.profile_definitions.text_dim IS 'Dimension of text_vec (the text embeddings), fixed by the build.';
 COMMENT ON COLUMN persona.profile_definitions.event_watermark IS 'Newest event time seen; refresh recomputes users with later events.';
@@ -143,7 +146,7 @@ COMMENT ON COLUMN persona.profiles.price_index IS 'Median of item price / its ca
 COMMENT ON COLUMN persona.profiles.price_band IS 'budget (price_index < 0.8), mid, or premium (price_index > 1.25).';
 COMMENT ON COLUMN persona.profiles.events_30d IS 'Events in the 30 days before as_of.';
 COMMENT ON COLUMN persona.profiles.activity_level IS 'none (no events in 30 days), low, medium or high: terciles of events_30d among active users at the build.';
-COMMENT ON COLUMN persona.profiles.lifecycle_stage IS 'new (first seen within active_days), active (seen within active_days), at_risk (within lapsed_days), lapsed.';
+COMMENT ON COLUMN persona.profiles.lifecycle_stage IS 'new (first seen within active_days), active (seen within active_days), at_risk (within lapsed_days), lapsed; the cut-offs are the definition''s (persona.profile_definitions.active_days, lapsed_days).';
 COMMENT ON COLUMN persona.profiles.expected_purchases_90d IS 'BG/NBD expected purchases (purchase days) in the 90 days after as_of.';
 COMMENT ON COLUMN persona.profiles.probability_alive IS 'BG/NBD probability that the buyer is still active; NULL for users who never bought.';
 COMMENT ON COLUMN persona.profiles.predicted_value IS 'expected_purchases_90d times the Gamma-Gamma expected spend per purchase day.';
@@ -169,6 +172,8 @@ COMMENT ON FUNCTION persona.adjusted_rand_index(integer[], integer[]) IS
 COMMENT ON FUNCTION persona.normalized_mutual_info(integer[], integer[]) IS
   'Normalised mutual information (arithmetic mean) of two labellings of the same items, in [0, 1].';
 COMMENT ON FUNCTION persona._describe_segments(text, integer) IS 'Internal: fills persona.segment_descriptions for one model version.';
+COMMENT ON FUNCTION persona._segment_stats(text, integer) IS 'Internal: size, share, mean traits and lifts of each segment of one version, stored in persona.segment_descriptions for persona.segments to read.';
+COMMENT ON FUNCTION persona._lifecycle_cuts(text, jsonb, text[]) IS 'Internal: the lifecycle cut-offs of a build, from its arguments or the times between purchases.';
 
 COMMENT ON TABLE persona.kmeans_models IS 'One row per training (version) of a K-Means model; the highest version is current, earlier ones stay readable.';
 COMMENT ON COLUMN persona.kmeans_models.name IS 'Model name.';
@@ -214,8 +219,24 @@ COMMENT ON COLUMN persona.segment_descriptions.label IS 'Dominant price band, th
 COMMENT ON COLUMN persona.segment_descriptions.top_categories IS 'Up to 3 categories by lift (share among members'' top categories over the population''s).';
 COMMENT ON COLUMN persona.segment_descriptions.top_items IS 'Up to 5 items by lift (share of members who touched them over the population''s; 3 members at least).';
 COMMENT ON COLUMN persona.segment_descriptions.exemplar_users IS 'The 5 members nearest the centroid.';
+COMMENT ON COLUMN persona.segment_descriptions.size IS 'Members.';
+COMMENT ON COLUMN persona.segment_descriptions.share IS 'Members over all members of the version.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_recency_days IS 'Mean days since the last purchase.';
+COMMENT ON COLUMN persona.segment_descriptions.recency_lift IS 'avg_recency_days over the mean of all members.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_frequency IS 'Mean number of orders.';
+COMMENT ON COLUMN persona.segment_descriptions.frequency_lift IS 'avg_frequency over the mean of all members.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_monetary IS 'Mean spend.';
+COMMENT ON COLUMN persona.segment_descriptions.monetary_lift IS 'avg_monetary over the mean of all members.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_order_value IS 'Mean order value.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_order_value_lift IS 'avg_order_value over the mean of all members.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_events_30d IS 'Mean events in the last 30 days.';
+COMMENT ON COLUMN persona.segment_descriptions.activity_lift IS 'avg_events_30d over the mean of all members.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_predicted_value IS 'Mean predicted 90-day value.';
+COMMENT ON COLUMN persona.segment_descriptions.predicted_value_lift IS 'avg_predicted_value over the mean of all members.';
+COMMENT ON COLUMN persona.segment_descriptions.avg_probability_alive IS 'Mean probability alive.';
+COMMENT ON COLUMN persona.segment_descriptions.stats_at IS 'When the figures were computed: at training, and again when refresh_profiles or forget_user changes the members of the current version (by a role that may write the model).';
 COMMENT ON VIEW persona.segment_members IS 'Current version of every model: model, user_id, segment, distance, margin, anomaly_score, version.';
-COMMENT ON VIEW persona.segments IS 'One row per segment of the current version of every model: label, size, share, mean traits and lift against all users, top categories and items, distinctive words, exemplar users. Segments smaller than the model''s floor (at least the superuser''s persona.k_anonymity_floor) are hidden.';
+COMMENT ON VIEW persona.segments IS 'One row per segment of the current version of every model: label, size, share, mean traits and lift against all users, top categories and items, distinctive words, exemplar users. Reads stored figures (persona.segment_descriptions), computed at training and kept current by refresh_profiles and forget_user. Segments smaller than the model''s floor (at least the superuser''s persona.k_anonymity_floor) are hidden.';
 COMMENT ON VIEW persona.top_outliers IS 'Users of the current version with an anomaly score of 3 or more, ranked per model.';
 COMMENT ON COLUMN persona.segment_members.model IS 'K-Means model name.';
 COMMENT ON COLUMN persona.segment_members.user_id IS 'User id (the key of the training rows).';

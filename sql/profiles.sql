@@ -10,6 +10,53 @@
 -- security-restricted, so that a refresh run by anyone else (a superuser's
 -- pg_cron job) never runs the owner's SQL with its own rights.
 
+-- Lifecycle cut-offs of a definition, at a build: the arguments when given,
+-- otherwise from the shop's own times between purchases. A customer is
+-- active within the median gap between one purchase day and the next, and
+-- lapsed beyond the 90th percentile (nine in ten returns come sooner), so
+-- that a shop whose customers return yearly does not call them all lapsed.
+-- Gaps are cut short by the window of the events: a shop with little
+-- history gets shorter cut-offs. With fewer than 20 gaps: 30 and 90 days.
+CREATE FUNCTION persona._lifecycle_cuts(p_name text, o jsonb, purchase_types text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    given_active int := (o->>'active_days')::int;
+    given_lapsed int := (o->>'lapsed_days')::int;
+    n_gaps bigint;
+    q float8[];
+    derived_active int := 30;
+    derived_lapsed int := 90;
+    basis text := 'default';
+    a int;
+    l int;
+BEGIN
+    SELECT count(*), percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY gap)
+      INTO n_gaps, q
+      FROM (SELECT d - lag(d) OVER (PARTITION BY user_id ORDER BY d) AS gap
+            FROM (SELECT DISTINCT user_id, ts::date AS d FROM pg_temp.persona_events
+                  WHERE event_type = ANY (purchase_types)) p) g
+     WHERE gap IS NOT NULL;
+    IF n_gaps >= 20 THEN
+        derived_active := greatest(ceil(q[1])::int, 1);
+        derived_lapsed := greatest(ceil(q[2])::int, derived_active + 1);
+        basis := 'inter_purchase_times';
+    END IF;
+    a := coalesce(given_active, least(derived_active, coalesce(given_lapsed - 1, derived_active)));
+    l := coalesce(given_lapsed, greatest(derived_lapsed, a + 1));
+    IF basis = 'inter_purchase_times' AND (given_active IS NULL OR given_lapsed IS NULL) THEN
+        RAISE NOTICE 'profiles "%": lifecycle cut-offs % and % days (from % times between purchases: median %, 90th percentile % days)',
+            p_name, a, l, n_gaps, round(q[1]::numeric, 1), round(q[2]::numeric, 1);
+    END IF;
+    UPDATE persona.profile_definitions
+       SET active_days = a, lapsed_days = l,
+           lifecycle_basis = jsonb_build_object(
+               'active_days', CASE WHEN given_active IS NOT NULL THEN 'argument' ELSE basis END,
+               'lapsed_days', CASE WHEN given_lapsed IS NOT NULL THEN 'argument' ELSE basis END,
+               'purchase_gaps', n_gaps, 'median_gap_days', q[1], 'p90_gap_days', q[2])
+     WHERE name = p_name;
+END
+$$;
+
 -- Computes the profiles of one definition, for all users (changed = false)
 -- or only those listed in the temporary table persona_changed_users. Fits
 -- the customer-value models and the activity cut points when fit is true,
@@ -164,6 +211,7 @@ BEGIN
         SELECT coalesce(percentile_cont(ARRAY[1.0 / 3, 2.0 / 3]) WITHIN GROUP (ORDER BY events_30d), '{}')
           INTO cuts FROM pg_temp.persona_user_stats WHERE events_30d > 0;
         UPDATE persona.profile_definitions SET bgnbd = m_bgnbd, gamma_gamma = m_gg, activity_cuts = cuts WHERE name = p_name;
+        PERFORM persona._lifecycle_cuts(p_name, o, purchase_types);
     END IF;
     SELECT * INTO def FROM persona.profile_definitions WHERE name = p_name;
     m_bgnbd := def.bgnbd; m_gg := def.gamma_gamma; cuts := def.activity_cuts;
@@ -261,9 +309,9 @@ BEGIN
            CASE WHEN coalesce(s.events_30d, 0) = 0 THEN 'none'
                 WHEN cardinality(cuts) < 2 OR s.events_30d <= cuts[1] THEN 'low'
                 WHEN s.events_30d <= cuts[2] THEN 'medium' ELSE 'high' END,
-           CASE WHEN s.first_seen IS NULL OR s.first_seen > p_as_of - make_interval(days => (o->>'active_days')::int) THEN 'new'
-                WHEN s.last_seen > p_as_of - make_interval(days => (o->>'active_days')::int) THEN 'active'
-                WHEN s.last_seen > p_as_of - make_interval(days => (o->>'lapsed_days')::int) THEN 'at_risk'
+           CASE WHEN s.first_seen IS NULL OR s.first_seen > p_as_of - make_interval(days => def.active_days) THEN 'new'
+                WHEN s.last_seen > p_as_of - make_interval(days => def.active_days) THEN 'active'
+                WHEN s.last_seen > p_as_of - make_interval(days => def.lapsed_days) THEN 'at_risk'
                 ELSE 'lapsed' END,
            ep.expected, pa.alive,
            ep.expected * persona.gamma_gamma_expected_spend(m_gg, greatest(coalesce(c.x, 0), 0),
@@ -315,8 +363,8 @@ CREATE FUNCTION persona.build_profiles(
     half_life interval DEFAULT '30 days',
     dedup_window interval DEFAULT '30 minutes',
     text_weight float8 DEFAULT 0.5,
-    active_days integer DEFAULT 30,
-    lapsed_days integer DEFAULT 90,
+    active_days integer DEFAULT NULL,
+    lapsed_days integer DEFAULT NULL,
     as_of timestamptz DEFAULT NULL)
 RETURNS TABLE (profiles bigint, events_used bigint, duplicates_removed bigint, events_skipped bigint, seconds float8)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -340,9 +388,11 @@ BEGIN
     IF text_weight IS NULL OR text_weight < 0 OR text_weight > 1 THEN
         RAISE EXCEPTION 'text_weight must be between 0 and 1, not %', text_weight USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF active_days IS NULL OR lapsed_days IS NULL OR active_days < 1 OR lapsed_days <= active_days THEN
+    -- NULL: derived from the shop's times between purchases at the build.
+    IF active_days < 1 OR lapsed_days < 2 OR lapsed_days <= active_days THEN
         RAISE EXCEPTION 'need 1 <= active_days < lapsed_days, not % and %', active_days, lapsed_days
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave both NULL to derive them from the times between purchases.';
     END IF;
     IF event_weights IS NULL OR jsonb_typeof(event_weights) <> 'object'
        OR EXISTS (SELECT FROM jsonb_each(event_weights) w WHERE jsonb_typeof(w.value) <> 'number' OR w.value::text::float8 < 0) THEN
@@ -510,6 +560,10 @@ BEGIN
           FROM persona.kmeans_models m
          WHERE m.profile_name = d.name AND s.name = m.name AND s.version = m.version
            AND s.exemplar_users && ARRAY(SELECT user_id FROM pg_temp.persona_vanished_users);
+        PERFORM persona._segment_stats(m.name, m.version)
+           FROM (SELECT DISTINCT ON (name) name, version FROM persona.kmeans_models
+                 WHERE profile_name = d.name AND name = ANY (persona._writable('kmeans'))
+                 ORDER BY name, version DESC) m;
         RAISE NOTICE 'profiles "%": removed % users who are no longer in any source', name, n_vanished;
     END IF;
 
@@ -541,6 +595,7 @@ BEGIN
         FROM persona.profiles p, persona.kmeans_nearest(km.name, p.profile_vec) n
         WHERE p.name = d.name AND p.profile_vec IS NOT NULL
           AND p.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+        PERFORM persona._segment_stats(km.name, km.version);
     END LOOP;
     UPDATE persona.profile_definitions p
        SET event_watermark = greatest(d.event_watermark, new_mark),

@@ -139,6 +139,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
     n bigint;
+    names text[];
+    versions integer[];
 BEGIN
     IF user_id IS NULL THEN
         RAISE EXCEPTION 'user_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -146,8 +148,12 @@ BEGIN
     DELETE FROM persona.profiles p WHERE p.user_id = user_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     stored_in := 'persona.profiles'; removed := n; RETURN NEXT;
+    SELECT array_agg(a.name), array_agg(a.version) INTO names, versions
+      FROM (SELECT DISTINCT a.name, a.version FROM persona.segment_assignments a WHERE a.user_id = user_id) a;
     DELETE FROM persona.segment_assignments a WHERE a.user_id = user_id;
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- Sizes and means without the user, so the k-anonymity floor counts right.
+    PERFORM persona._segment_stats(v.name, v.version) FROM unnest(names, versions) v(name, version);
     stored_in := 'persona.segment_assignments'; removed := n; RETURN NEXT;
     UPDATE persona.segment_descriptions d SET exemplar_users = array_remove(d.exemplar_users, user_id)
     WHERE user_id = ANY (d.exemplar_users);

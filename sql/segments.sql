@@ -11,6 +11,59 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT anomaly_score FROM persona.kmeans_nearest(model, vec)
 $$;
 
+-- What persona.segments shows for one version: size, share, mean traits
+-- and their lift against all the version's members, written into
+-- persona.segment_descriptions. Run at training and whenever the members
+-- or their profiles change (refresh_profiles, forget_user), so that the
+-- view reads stored rows and costs the same whatever else is stored.
+CREATE FUNCTION persona._segment_stats(p_model text, p_version integer) RETURNS void
+LANGUAGE plpgsql VOLATILE SET enable_nestloop = off AS $$
+DECLARE
+    profile text;
+BEGIN
+    SELECT profile_name INTO profile FROM persona.kmeans_models WHERE name = p_model AND version = p_version;
+    WITH members AS (
+        SELECT a.segment, p.recency_days, p.frequency, p.monetary, p.avg_order_value,
+               p.events_30d, p.predicted_value, p.probability_alive
+        FROM persona.segment_assignments a
+        LEFT JOIN persona.profiles p ON p.name = profile AND p.user_id = a.user_id
+        WHERE a.name = p_model AND a.version = p_version
+    ), pop AS (
+        SELECT count(*) AS users, avg(recency_days) AS recency_days, avg(frequency) AS frequency,
+               avg(monetary) AS monetary, avg(avg_order_value) AS avg_order_value, avg(events_30d) AS events_30d,
+               avg(predicted_value) AS predicted_value
+        FROM members
+    ), seg AS (
+        SELECT segment, count(*) AS size, avg(recency_days) AS recency_days, avg(frequency) AS frequency,
+               avg(monetary) AS monetary, avg(avg_order_value) AS avg_order_value, avg(events_30d) AS events_30d,
+               avg(predicted_value) AS predicted_value, avg(probability_alive) AS probability_alive
+        FROM members GROUP BY segment
+    )
+    UPDATE persona.segment_descriptions d
+       SET size = coalesce(s.size, 0),
+           share = round(coalesce(s.size, 0)::numeric / nullif(pop.users, 0), 4)::float8,
+           avg_recency_days = s.recency_days, recency_lift = s.recency_days / nullif(pop.recency_days, 0),
+           avg_frequency = s.frequency::float8, frequency_lift = (s.frequency / nullif(pop.frequency, 0))::float8,
+           avg_monetary = s.monetary, monetary_lift = s.monetary / nullif(pop.monetary, 0),
+           avg_order_value = s.avg_order_value, avg_order_value_lift = s.avg_order_value / nullif(pop.avg_order_value, 0),
+           avg_events_30d = s.events_30d::float8, activity_lift = (s.events_30d / nullif(pop.events_30d, 0))::float8,
+           avg_predicted_value = s.predicted_value, predicted_value_lift = s.predicted_value / nullif(pop.predicted_value, 0),
+           avg_probability_alive = s.probability_alive,
+           stats_at = now()
+      FROM seg s, pop
+     WHERE d.name = p_model AND d.version = p_version AND d.segment = s.segment;
+    -- Segments left without members (refreshed users moved away).
+    UPDATE persona.segment_descriptions d
+       SET size = 0, share = 0, avg_recency_days = NULL, recency_lift = NULL, avg_frequency = NULL, frequency_lift = NULL,
+           avg_monetary = NULL, monetary_lift = NULL, avg_order_value = NULL, avg_order_value_lift = NULL,
+           avg_events_30d = NULL, activity_lift = NULL, avg_predicted_value = NULL, predicted_value_lift = NULL,
+           avg_probability_alive = NULL, stats_at = now()
+     WHERE d.name = p_model AND d.version = p_version
+       AND NOT EXISTS (SELECT FROM persona.segment_assignments a
+                       WHERE a.name = p_model AND a.version = p_version AND a.segment = d.segment);
+END
+$$;
+
 -- Completes persona.segment_descriptions for one version (kmeans_train
 -- writes the rows with the users nearest each centroid): a label from the
 -- members' traits, and categories and items by lift. Traits and categories come from persona.profiles when the model
@@ -27,6 +80,7 @@ DECLARE
 BEGIN
     -- kmeans_train has written one row per segment with its exemplars.
     SELECT * INTO m FROM persona.kmeans_models WHERE name = p_model AND version = p_version;
+    PERFORM persona._segment_stats(p_model, p_version);
     IF m.profile_name IS NULL THEN
         RETURN;
     END IF;
@@ -138,44 +192,19 @@ SELECT a.name AS model, a.user_id, a.segment, a.distance, a.margin, a.anomaly_sc
 FROM persona.segment_assignments a
 JOIN (SELECT name, max(version) AS version FROM persona.kmeans_models GROUP BY name) cur USING (name, version);
 
+-- Reads only stored rows: the figures are computed by persona._segment_stats.
 CREATE VIEW persona.segments AS
-WITH cur AS (
-    SELECT DISTINCT ON (name) * FROM persona.kmeans_models ORDER BY name, version DESC
-), members AS (
-    SELECT a.name, a.segment, a.user_id, p.recency_days, p.frequency, p.monetary, p.avg_order_value,
-           p.events_30d, p.predicted_value, p.probability_alive
-    FROM persona.segment_assignments a
-    JOIN cur USING (name, version)
-    LEFT JOIN persona.profiles p ON p.name = cur.profile_name AND p.user_id = a.user_id
-), pop AS (
-    SELECT name, count(*) AS users, avg(recency_days) AS recency_days, avg(frequency) AS frequency,
-           avg(monetary) AS monetary, avg(avg_order_value) AS avg_order_value, avg(events_30d) AS events_30d,
-           avg(predicted_value) AS predicted_value
-    FROM members GROUP BY name
-), seg AS (
-    SELECT name, segment, count(*) AS size, avg(recency_days) AS recency_days, avg(frequency) AS frequency,
-           avg(monetary) AS monetary, avg(avg_order_value) AS avg_order_value, avg(events_30d) AS events_30d,
-           avg(predicted_value) AS predicted_value, avg(probability_alive) AS probability_alive
-    FROM members GROUP BY name, segment
-)
-SELECT s.name AS model, cur.version, s.segment, d.label, s.size,
-       round(s.size::numeric / pop.users, 4)::float8 AS share,
-       s.recency_days AS avg_recency_days, s.recency_days / nullif(pop.recency_days, 0) AS recency_lift,
-       s.frequency::float8 AS avg_frequency, (s.frequency / nullif(pop.frequency, 0))::float8 AS frequency_lift,
-       s.monetary AS avg_monetary, s.monetary / nullif(pop.monetary, 0) AS monetary_lift,
-       s.avg_order_value AS avg_order_value, s.avg_order_value / nullif(pop.avg_order_value, 0) AS avg_order_value_lift,
-       s.events_30d::float8 AS avg_events_30d, (s.events_30d / nullif(pop.events_30d, 0))::float8 AS activity_lift,
-       s.predicted_value AS avg_predicted_value, s.predicted_value / nullif(pop.predicted_value, 0) AS predicted_value_lift,
-       s.probability_alive AS avg_probability_alive,
-       d.top_categories, d.top_items, c.words AS distinctive_words, d.exemplar_users
-FROM seg s
-JOIN pop USING (name)
-JOIN cur ON cur.name = s.name
-JOIN persona.kmeans_centroids c ON c.name = s.name AND c.version = cur.version AND c.segment = s.segment
-LEFT JOIN persona.segment_descriptions d ON d.name = s.name AND d.version = cur.version AND d.segment = s.segment
+SELECT d.name AS model, cur.version, d.segment, d.label, d.size, d.share,
+       d.avg_recency_days, d.recency_lift, d.avg_frequency, d.frequency_lift,
+       d.avg_monetary, d.monetary_lift, d.avg_order_value, d.avg_order_value_lift,
+       d.avg_events_30d, d.activity_lift, d.avg_predicted_value, d.predicted_value_lift,
+       d.avg_probability_alive, d.top_categories, d.top_items, c.words AS distinctive_words, d.exemplar_users
+FROM (SELECT DISTINCT ON (name) name, version, k_anonymity_floor FROM persona.kmeans_models ORDER BY name, version DESC) cur
+JOIN persona.segment_descriptions d ON d.name = cur.name AND d.version = cur.version
+JOIN persona.kmeans_centroids c ON c.name = d.name AND c.version = d.version AND c.segment = d.segment
 -- k-anonymity: segments smaller than the floor are not shown (the model's
 -- floor, at least the superuser's setting, read through the library).
-WHERE s.size >= greatest(coalesce(cur.k_anonymity_floor, 1), persona._k_anonymity_floor());
+WHERE d.size >= greatest(coalesce(cur.k_anonymity_floor, 1), persona._k_anonymity_floor());
 
 -- Users who fit no segment: robust z-score of the distance to their
 -- segment's centroid of 3 or more, most unusual first.

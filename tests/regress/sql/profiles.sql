@@ -110,6 +110,39 @@ SELECT count(*) AS buyers,
        bool_and(p.probability_alive BETWEEN 0 AND 1) AS probabilities
 FROM persona.profiles p JOIN want w USING (user_id) WHERE p.name = 'buyers';
 
+-- Lifecycle cut-offs from the shop's own times between purchases: 40
+-- customers who buy once a year (gaps of 360 to 379 days), the last of them
+-- 0 to 390 days before as_of. Fixed 30/90-day cut-offs call nearly all of
+-- them lapsed; the derived ones (median and 90th percentile of the gaps)
+-- call lapsed only those past nine in ten returns.
+CREATE TABLE yearly AS
+SELECT u AS user_id, 1 AS item_id, 'purchase' AS event_type,
+       timestamptz '2027-01-01' - make_interval(days => (u * 10) % 400) - make_interval(days => k * (360 + u % 20)) AS event_time
+FROM generate_series(1, 40) u, generate_series(0, 2) k;
+SELECT profiles FROM persona.build_profiles('yearly', 'yearly', as_of => '2027-01-01+00');
+SELECT active_days, lapsed_days, lifecycle_basis->>'active_days' AS active_basis, lifecycle_basis->>'lapsed_days' AS lapsed_basis,
+       lifecycle_basis->>'purchase_gaps' AS gaps
+FROM persona.profile_definitions WHERE name = 'yearly';
+SELECT lifecycle_stage, count(*) FROM persona.profiles WHERE name = 'yearly' GROUP BY 1 ORDER BY 1;
+-- Explicit arguments win, each on its own.
+SELECT profiles FROM persona.build_profiles('yearly', 'yearly', as_of => '2027-01-01+00', active_days => 30, lapsed_days => 90);
+SELECT active_days, lapsed_days, lifecycle_basis->>'active_days' AS active_basis FROM persona.profile_definitions WHERE name = 'yearly';
+SELECT lifecycle_stage, count(*) FROM persona.profiles WHERE name = 'yearly' GROUP BY 1 ORDER BY 1;
+SELECT profiles FROM persona.build_profiles('yearly', 'yearly', as_of => '2027-01-01+00', lapsed_days => 100);
+SELECT active_days, lapsed_days, lifecycle_basis->>'active_days' AS active_basis, lifecycle_basis->>'lapsed_days' AS lapsed_basis
+FROM persona.profile_definitions WHERE name = 'yearly';
+SELECT profiles FROM persona.build_profiles('yearly', 'yearly', as_of => '2027-01-01+00', active_days => 500);
+SELECT active_days, lapsed_days FROM persona.profile_definitions WHERE name = 'yearly';
+-- A refresh keeps the build's cut-offs.
+SET client_min_messages = warning;
+SELECT profiles FROM persona.build_profiles('yearly', 'yearly');
+RESET client_min_messages;
+INSERT INTO yearly VALUES (41, 1, 'purchase', '2027-01-05+00');
+SELECT profiles FROM persona.refresh_profiles('yearly');
+SELECT active_days, lapsed_days FROM persona.profile_definitions WHERE name = 'yearly';
+SELECT lifecycle_stage FROM persona.profiles WHERE name = 'yearly' AND user_id = 41;
+DROP TABLE yearly;
+
 -- Empty input: a NOTICE, no error, no profiles.
 SELECT profiles, events_used FROM persona.build_profiles('empty', '(SELECT * FROM events WHERE false)');
 SELECT count(*) FROM persona.profiles WHERE name = 'empty';
@@ -138,6 +171,8 @@ SELECT * FROM persona.build_profiles('x', 'events', event_weights => '{"view": "
 SELECT * FROM persona.build_profiles('x', 'events', text_weight => 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.build_profiles('x', 'events', active_days => 90, lapsed_days => 30);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM persona.build_profiles('x', 'events', active_days => 0);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM persona.refresh_profiles('no_such_profiles');
 \echo :LAST_ERROR_SQLSTATE

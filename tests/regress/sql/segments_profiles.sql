@@ -39,6 +39,19 @@ SELECT profiles FROM persona.refresh_profiles('shop');
 RESET client_min_messages;
 SELECT m.segment = (SELECT segment FROM persona.segment_members WHERE model = 'shop_segments' AND user_id = 1) AS joins_premium_segment
 FROM persona.segment_members m WHERE m.model = 'shop_segments' AND m.user_id = 900;
+-- persona.segments reads stored figures; after the refresh they are those
+-- an aggregate over the members and their profiles gives now.
+WITH live AS (
+    SELECT m.segment, count(*) AS size, avg(p.monetary) AS monetary, avg(p.events_30d) AS events_30d,
+           avg(p.recency_days) AS recency_days
+    FROM persona.segment_members m JOIN persona.profiles p ON p.name = 'shop' AND p.user_id = m.user_id
+    WHERE m.model = 'shop_segments' GROUP BY 1)
+SELECT bool_and(s.size = l.size) AS sizes_current,
+       bool_and(abs(s.avg_monetary - l.monetary) < 1e-9) AS monetary_current,
+       bool_and(abs(s.avg_events_30d - l.events_30d) < 1e-9) AS activity_current,
+       bool_and(s.avg_recency_days IS NOT DISTINCT FROM l.recency_days OR abs(s.avg_recency_days - l.recency_days) < 1e-9) AS recency_current,
+       abs(sum(s.share) - 1) < 0.01 AS shares_sum_to_one
+FROM persona.segments s JOIN live l USING (segment) WHERE s.model = 'shop_segments';
 -- The report: one HTML document, every section, one bar, legend entry and
 -- heat-map row per segment shown, a point per sampled user, bots among the risks.
 WITH r AS (SELECT persona.report('shop_segments', map_points => 400) AS html),
