@@ -6,6 +6,8 @@
 # Assumes scripts/setup.sh has run (the Makefile's `demo` target does that).
 #   PERSONA_DEMO_USERS   users in the shop (20000)
 #   PERSONA_DEMO_SEED    generator seed (1)
+#   PERSONA_DEMO_RISK_SHOP  the second shop, for checking the risk score on bots it was not
+#                        built on: generator arguments ("--seed 7 --bots slow-crawler --returns")
 #   PERSONA_DEMO_TEXTS   distinct review texts to embed (6000): embedding is the slow step
 #   PERSONA_DEMO_PORT    port of the private cluster (55499)
 #   PERSONA_DEMO_LANG    en (default): the English reviews of data/, all-MiniLM-L6-v2;
@@ -72,12 +74,26 @@ else
 fi
 generate_s=$(secs "$t")
 
+# The second shop: other users, another kind of bot ring, returns. Only its events and users
+# are loaded, to score risks on.
+read -r -a risk_args <<<"${PERSONA_DEMO_RISK_SHOP:---seed 7 --bots slow-crawler --returns}"
+risk_args=(--users "$USERS" --reviews data/womens_clothing_reviews.csv.gz "${risk_args[@]}")
+risk_shop=$PERSONA_STATE/demo/risk-$(echo "$USERS ${risk_args[*]}" | sha256sum | cut -c1-12)
+if [ "$(cat "$risk_shop/.generator" 2>/dev/null)" != "$stamp" ]; then
+    log "generating the second shop: persona-shop ${risk_args[*]}"
+    rm -rf "$risk_shop"
+    target/release/persona-shop "${risk_args[@]}" --out "$risk_shop"
+    echo "$stamp" >"$risk_shop/.generator"
+fi
+risk_note="persona-shop ${risk_args[*]}"
+
 report=$PERSONA_STATE/demo/report.html
 [ "$DEMO_LANG" = en ] || report=$PERSONA_STATE/demo/report-$DEMO_LANG.html
 rm -f "$report"
 log "running the pipeline (scripts/demo.sql)"
 (cd "$shop" && "${PSQL[@]}" -d "$DB" -v texts="$TEXTS" -v report="$report" -v lang="$DEMO_LANG" -v embed_model="$EMBED_MODEL" -v build_s="$build_s" \
-    -v generate_s="$generate_s" -v generate_note="$generate_note" <"$repo/scripts/demo.sql")
+    -v generate_s="$generate_s" -v generate_note="$generate_note" -v shop_dir="$shop" -v risk_shop="$risk_shop" \
+    -v risk_note="$risk_note" <"$repo/scripts/demo.sql")
 
 echo
 [ -s "$report" ] && echo "Report: $report (open it in a browser; self-contained HTML)"

@@ -2,7 +2,9 @@
 -- generated shop, whose CSV files it loads). Variables: texts (how many distinct review
 -- texts to embed), report (path of the HTML report), lang (en or zh: the language of the
 -- reviews and of the report), embed_model (the embedding model for reviews and searches),
--- build_s / generate_s (seconds the shell steps took) and generate_note.
+-- build_s / generate_s (seconds the shell steps took) and generate_note; shop_dir (this
+-- directory) and risk_shop / risk_note: a second shop, generated with another seed and
+-- another kind of bot ring, on which only the risk score is run.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset footer off
@@ -127,6 +129,42 @@ INSERT INTO demo_steps (step, seconds, note)
 SELECT 'train K-Means (automatic k), assign, score', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
        format('k = %s chosen by silhouette (%s)', :km_k, :km_silhouette);
 
+-- 5b. Risk: signals of abuse against the shop's own users, rings of near-identical accounts.
+\echo '==> 6b. risk: SELECT * FROM persona.score_risks(''shop'', signup_col => ''signup_at'')'
+SELECT clock_timestamp() AS t0 \gset
+SET client_min_messages = warning;
+SELECT risky AS risk_risky, rings AS risk_rings FROM persona.score_risks('shop', signup_col => 'signup_at') \gset
+SET client_min_messages = notice;
+INSERT INTO demo_steps (step, seconds, note)
+SELECT 'score risks, find rings', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
+       format('%s users with a risk reason, %s rings', :risk_risky, :risk_rings);
+
+-- The second shop: its events and users only, its own profiles and risk scores.
+SELECT format('==> 6c. a second shop (%s): load, build_profiles, score_risks', :'risk_note') AS line \gset
+\echo :line
+SELECT clock_timestamp() AS t0 \gset
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS shop2 CASCADE;
+SET client_min_messages = notice;
+CREATE SCHEMA shop2;
+CREATE TABLE shop2.users (LIKE shop.users);
+CREATE TABLE shop2.events (LIKE shop.events);
+CREATE TABLE demo_truth.personas2 (LIKE demo_truth.personas);
+\cd :risk_shop
+\copy shop2.users FROM 'users.csv' WITH (FORMAT csv, HEADER true)
+\copy shop2.events FROM 'events.csv' WITH (FORMAT csv, HEADER true)
+\copy demo_truth.personas2 FROM 'personas.csv' WITH (FORMAT csv, HEADER true)
+\cd :shop_dir
+ANALYZE shop2.users, shop2.events;
+SET client_min_messages = warning;
+SELECT profiles AS shop2_profiles FROM persona.build_profiles('shop2', events => 'shop2.events', time_col => 'occurred_at',
+    price_col => 'price', order_col => 'order_id', users => 'shop2.users') \gset
+SELECT risky AS shop2_risky FROM persona.score_risks('shop2', signup_col => 'signup_at') \gset
+SET client_min_messages = notice;
+INSERT INTO demo_steps (step, seconds, note)
+SELECT 'second shop: load, profiles, risks', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
+       format('%s profiles, %s with a risk reason', :shop2_profiles, :shop2_risky);
+
 -- 6. Recommendations, when this build has them.
 SELECT count(DISTINCT proname) = 3 AS has_recommend FROM pg_proc
 WHERE pronamespace = 'persona'::regnamespace AND proname IN ('train_recommender', 'recommend_all', 'evaluate_recommendations') \gset
@@ -190,20 +228,32 @@ LEFT JOIN LATERAL (
     WHERE m.model = s.model AND m.segment = s.segment GROUP BY 1 ORDER BY 2 DESC LIMIT 1) p ON true
 WHERE s.model = 'shop_segments' ORDER BY s.size DESC;
 
-WITH m AS (SELECT m.user_id, m.segment, m.anomaly_score, t.persona_id, t.persona = 'bot' AS bot
-           FROM persona.segment_members m JOIN demo_truth.personas t USING (user_id) WHERE m.model = 'shop_segments'),
-     b AS (SELECT anomaly_score AS score FROM m WHERE bot), h AS (SELECT anomaly_score AS score FROM m WHERE NOT bot)
+-- How the planted bots rank by risk score (users never scored count as 0; ties are broken
+-- against the bots, so precision is never flattered).
+CREATE FUNCTION pg_temp.bot_ranking(p text, truth regclass) RETURNS TABLE (bots bigint, auc numeric, precision_at_bots numeric)
+LANGUAGE plpgsql AS $f$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        WITH s AS (SELECT t.user_id, t.persona = 'bot' AS bot, coalesce(r.score, 0) AS score
+                   FROM %s t LEFT JOIN persona.risk_scores r ON r.name = %L AND r.user_id = t.user_id),
+             n AS (SELECT count(*) FILTER (WHERE bot) AS nb, count(*) FILTER (WHERE NOT bot) AS nh FROM s),
+             r AS (SELECT bot, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS avg_rank,
+                          row_number() OVER (ORDER BY score DESC, bot, user_id) AS pos FROM s)
+        SELECT n.nb, round(((SELECT sum(avg_rank) FROM r WHERE bot) - n.nb * (n.nb + 1) / 2.0) / nullif(n.nb * n.nh, 0), 4),
+               round((SELECT count(*) FROM r WHERE bot AND pos <= n.nb)::numeric / nullif(n.nb, 0), 4)
+        FROM n$q$, truth, p);
+END
+$f$;
+SELECT bots, auc, precision_at_bots FROM pg_temp.bot_ranking('shop', 'demo_truth.personas') \gset risk1_
+SELECT bots, auc, precision_at_bots FROM pg_temp.bot_ranking('shop2', 'demo_truth.personas2') \gset risk2_
+WITH m AS (SELECT m.user_id, m.segment, t.persona_id
+           FROM persona.segment_members m JOIN demo_truth.personas t USING (user_id) WHERE m.model = 'shop_segments')
 SELECT format('Against the planted personas (6, never read by the pipeline): adjusted Rand index %s, normalised mutual information %s',
               round(persona.adjusted_rand_index(array_agg(persona_id ORDER BY user_id), array_agg(segment ORDER BY user_id))::numeric, 3),
               round(persona.normalized_mutual_info(array_agg(persona_id ORDER BY user_id), array_agg(segment ORDER BY user_id))::numeric, 3))
            AS agreement,
-       format('Bot detection by anomaly score: AUC %s; %s of the %s bot accounts among the %s users scored 3 or more (persona.top_outliers)',
-              (SELECT round(((SELECT count(*) FILTER (WHERE b.score > h.score) + 0.5 * count(*) FILTER (WHERE b.score = h.score) FROM b, h)
-                             / nullif((SELECT count(*) FROM b) * (SELECT count(*) FROM h), 0))::numeric, 3)),
-              (SELECT count(*) FROM persona.top_outliers o JOIN demo_truth.personas t USING (user_id)
-               WHERE o.model = 'shop_segments' AND t.persona = 'bot'),
-              (SELECT count(*) FROM b),
-              (SELECT count(*) FROM persona.top_outliers o WHERE o.model = 'shop_segments'))
+       format('Bots by risk score (persona.risks): AUC %s, precision at the %s planted bots %s; on the second shop (%s): AUC %s, precision at its %s bots %s',
+              :risk1_auc, :risk1_bots, :risk1_precision_at_bots, :'risk_note', :risk2_auc, :risk2_bots, :risk2_precision_at_bots)
            AS bots
 FROM m \gset
 \echo
@@ -217,12 +267,18 @@ SELECT method, users, round(hit_rate::numeric, 4) AS "HR@10", round(ndcg::numeri
        round(coverage::numeric, 3) AS coverage FROM demo_eval ORDER BY hit_rate DESC;
 \endif
 
-\echo 'Top risky users (persona.top_outliers; planted persona shown for checking):'
-SELECT o.rank, o.user_id, o.segment AS seg, round(o.anomaly_score::numeric, 1) AS anomaly_score, t.persona AS planted,
-       (SELECT count(*) FROM shop.events e WHERE e.user_id = o.user_id) AS events,
-       (SELECT count(*) FROM shop.events e WHERE e.user_id = o.user_id AND e.event_type = 'purchase') AS purchases
-FROM persona.top_outliers o JOIN demo_truth.personas t USING (user_id)
-WHERE o.model = 'shop_segments' ORDER BY o.rank, o.user_id LIMIT 8;
+\echo 'Top risky users (persona.risks, with the reasons; planted persona shown for checking):'
+SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, r.reasons
+FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
+WHERE r.profiles = 'shop' ORDER BY r.rank, r.user_id LIMIT 5;
+\echo 'The lowest-ranked planted bot, and the highest-ranked ordinary customer:'
+(SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, r.reasons
+ FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
+ WHERE r.profiles = 'shop' AND t.persona = 'bot' ORDER BY r.rank DESC, r.user_id LIMIT 1)
+UNION ALL
+(SELECT r.rank, r.user_id, round(r.score::numeric, 2), t.persona, r.reasons
+ FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
+ WHERE r.profiles = 'shop' AND t.persona <> 'bot' ORDER BY r.rank, r.user_id LIMIT 1);
 
 \echo 'Time per step:'
 SELECT step, round(seconds::numeric, 1) AS seconds, note FROM demo_steps ORDER BY n;

@@ -100,7 +100,7 @@ COMMENT ON FUNCTION persona.grant_model(text, text, regrole) IS 'Lets a role rea
 COMMENT ON FUNCTION persona.grant_model_to_public(text, text) IS 'Lets every role read a model''s stored results.';
 COMMENT ON FUNCTION persona.revoke_model(text, text, regrole) IS 'Takes back persona.grant_model() from a role, or, with no role, persona.grant_model_to_public().';
 COMMENT ON FUNCTION persona.drop_model(text, text) IS 'Deletes a model (every version) with everything stored for it; only its owner (or a member of its role) may (42501).';
-COMMENT ON FUNCTION persona.forget_user(bigint) IS 'Erasure: deletes one user from everything persona stores (profiles, segment assignments of every version, exemplars, recommendation lists) and returns the rows removed per table. A superuser reaches every model; another role, the models it owns.';
+COMMENT ON FUNCTION persona.forget_user(bigint) IS 'Erasure: deletes one user from everything persona stores (profiles, segment assignments of every version, exemplars, recommendation lists, risk scores and ring members) and returns the rows removed per table. A superuser reaches every model; another role, the models it owns.';
 COMMENT ON TABLE persona.model_owners IS 'One row per model: its kind and name, the role that owns it, and the roles it is shared with. Row-level security on the persona tables follows it.';
 COMMENT ON COLUMN persona.model_owners.kind IS 'profiles, item2vec, kmeans or recommender.';
 COMMENT ON COLUMN persona.model_owners.name IS 'Model name.';
@@ -330,3 +330,27 @@ COMMENT ON FUNCTION persona.recommend_all(integer, text, boolean, text[], text, 
   'Top k for every user the model knows into persona.recommendation_lists (view persona.recommendations), batch_size users per block (blocked matrix products for the vectors method), with progress NOTICEs and cancel between blocks. Same lists as persona.recommend().';
 COMMENT ON FUNCTION persona.evaluate_recommendations(text, integer, text, text, double precision, bigint) IS
   'Offline check of a model under a protocol: last (each user''s last event held out), cutoff (train on events before cutoff, a value of the time column; test on the new items each user touches from then on) or random (test_fraction of each user''s distinct items, chosen by seed). The model''s recipe is repeated on the training part (what it chose itself is chosen again on validation held out the same way); HR@k, NDCG@k, recall@k, catalogue coverage and the mean popularity rank of the recommended items (1 = most popular) for the model and for popularity.';
+COMMENT ON TABLE persona.risk_scores IS 'Risk score of every user of a profile definition, from persona.score_risks(): each signal of abuse (event velocity, views without carts or purchases, a ring of near-identical item sequences, a new account with high spend, refunds) as robust surprise against the shop''s own users. 0 = nothing unusual.';
+COMMENT ON COLUMN persona.risk_scores.name IS 'Profile name (persona.profile_definitions).';
+COMMENT ON COLUMN persona.risk_scores.user_id IS 'User id.';
+COMMENT ON COLUMN persona.risk_scores.score IS 'Sum of the reasons'' contributions: robust standard deviations beyond the threshold; 0 without a reason.';
+COMMENT ON COLUMN persona.risk_scores.ring IS 'Ring of near-identical accounts the user is in (persona.risk_rings), or NULL.';
+COMMENT ON COLUMN persona.risk_scores.reasons IS 'JSON array of reasons: reason (velocity, views_without_purchase, ring, new_account_high_spend, refunds), value, typical (the shop''s), contribution, text.';
+COMMENT ON COLUMN persona.risk_scores.scored_at IS 'When persona.score_risks() wrote the row.';
+COMMENT ON TABLE persona.risk_rings IS 'Groups of accounts with near-identical item sequences, found by DBSCAN (persona-cluster, linfa-clustering) on hashed sequence signatures; ring 0 is the largest.';
+COMMENT ON COLUMN persona.risk_rings.name IS 'Profile name.';
+COMMENT ON COLUMN persona.risk_rings.ring IS 'Ring id, 0 = the largest.';
+COMMENT ON COLUMN persona.risk_rings.size IS 'Accounts in the ring.';
+COMMENT ON COLUMN persona.risk_rings.members IS 'Member user ids (the first 1,000).';
+COMMENT ON FUNCTION persona.score_risks(text, interval, text[], text[], text[], float8, integer, float8, text) IS 'Scores the risk of every user of a profile definition from its events, read as the profiles'' owner, finds rings of near-identical accounts (DBSCAN: ring_distance is the cosine distance between item-sequence signatures, ring_min_accounts the smallest ring), and replaces persona.risk_scores and persona.risk_rings for it. Purchases are the definition''s purchase_types; a signal counts beyond threshold robust standard deviations; window is the velocity window (1 second to 1 day); signup_col names the account-creation column of the definition''s users source (without it an account is as old as its first event).';
+COMMENT ON FUNCTION persona._score_risks(text, bigint, text[], text[], text[], float8, integer, float8, text) IS 'Internal: persona.score_risks() with the window in seconds.';
+COMMENT ON FUNCTION persona.risk_reasons(text, bigint) IS 'The reasons of one user''s risk score, largest contribution first.';
+COMMENT ON VIEW persona.risks IS 'Users with a risk reason, most risky first per profile definition: score, rank, the reasons as one line, their codes, and the ring.';
+COMMENT ON COLUMN persona.risks.profiles IS 'Profile name.';
+COMMENT ON COLUMN persona.risks.user_id IS 'User id.';
+COMMENT ON COLUMN persona.risks.score IS 'Risk score (persona.risk_scores.score).';
+COMMENT ON COLUMN persona.risks.rank IS 'Rank by score within the profile definition, 1 = most risky.';
+COMMENT ON COLUMN persona.risks.reasons IS 'The reasons in words and numbers, largest first.';
+COMMENT ON COLUMN persona.risks.reason_codes IS 'The reasons'' codes, largest first.';
+COMMENT ON COLUMN persona.risks.ring IS 'Ring id, or NULL.';
+COMMENT ON COLUMN persona.risks.ring_size IS 'Accounts in the ring.';

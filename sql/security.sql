@@ -43,7 +43,8 @@ BEGIN
         ('kmeans_models', 'name', 'kmeans'), ('kmeans_centroids', 'name', 'kmeans'),
         ('segment_assignments', 'name', 'kmeans'), ('segment_descriptions', 'name', 'kmeans'),
         ('recommender_models', 'name', 'recommender'), ('recommender_items', 'model', 'recommender'),
-        ('recommendation_lists', 'model', 'recommender')) AS v(tbl, col, kind)
+        ('recommendation_lists', 'model', 'recommender'),
+        ('risk_scores', 'name', 'profiles'), ('risk_rings', 'name', 'profiles')) AS v(tbl, col, kind)
     LOOP
         EXECUTE format('ALTER TABLE persona.%I ENABLE ROW LEVEL SECURITY', t.tbl);
         EXECUTE format('CREATE POLICY %I ON persona.%I FOR SELECT USING (%I = ANY ((SELECT persona._readable(%L))::text[]))',
@@ -63,6 +64,7 @@ $$;
 ALTER VIEW persona.segment_members SET (security_invoker = true);
 ALTER VIEW persona.segments SET (security_invoker = true);
 ALTER VIEW persona.top_outliers SET (security_invoker = true);
+ALTER VIEW persona.risks SET (security_invoker = true);
 ALTER VIEW persona.recommendations SET (security_invoker = true);
 
 -- The owner of a model, for the functions below: 42704 when there is none,
@@ -159,6 +161,11 @@ BEGIN
     WHERE user_id = ANY (d.exemplar_users);
     GET DIAGNOSTICS n = ROW_COUNT;
     stored_in := 'persona.segment_descriptions'; removed := n; RETURN NEXT;
+    DELETE FROM persona.risk_scores r WHERE r.user_id = user_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    stored_in := 'persona.risk_scores'; removed := n; RETURN NEXT;
+    UPDATE persona.risk_rings g SET members = array_remove(g.members, user_id), size = g.size - 1
+    WHERE user_id = ANY (g.members);
     DELETE FROM persona.recommendation_lists l WHERE l.user_id = user_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     stored_in := 'persona.recommendation_lists'; removed := n; RETURN NEXT;

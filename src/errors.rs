@@ -161,9 +161,10 @@ pub fn raise_clv_error(function: &str, e: ClvError) -> ! {
 
 pub fn raise_cluster_error(e: ClusterError) -> ! {
     let code = match e {
-        ClusterError::InvalidK { .. } | ClusterError::InvalidParameter { .. } => {
+        ClusterError::InvalidK { .. } | ClusterError::InvalidParameter { .. } | ClusterError::InvalidSetting(_) => {
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
         }
+        ClusterError::Cancelled => PgSqlErrorCode::ERRCODE_QUERY_CANCELED,
         _ => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
     };
     raise(code, e.to_string(), None, None)

@@ -18,6 +18,7 @@ mod jsonb;
 mod models;
 mod recommend;
 mod report;
+mod risk;
 mod runtime;
 mod segments;
 mod similarity;
@@ -73,8 +74,10 @@ extension_sql_file!(
 );
 // Recommendation tables and the view persona.recommendations.
 extension_sql_file!("../sql/recommend.sql", name = "recommend", requires = ["segments"]);
+// Risk scores with reasons, rings of near-identical accounts.
+extension_sql_file!("../sql/risk.sql", name = "risk", requires = ["segments", risk::score_risks]);
 // Row-level security on model rows, sharing, dropping, erasure.
-extension_sql_file!("../sql/security.sql", name = "security", requires = ["recommend", access::use_sql]);
+extension_sql_file!("../sql/security.sql", name = "security", requires = ["recommend", "risk", access::use_sql]);
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 

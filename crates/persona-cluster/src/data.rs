@@ -72,6 +72,12 @@ pub(crate) fn sq_norm_f64(row: &[f32]) -> f64 {
     lane_sum(row, row, |x, _| x * x)
 }
 
+/// Dot product, accumulated in `f64`.
+#[inline(always)]
+pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
+    lane_sum(a, b, |x, y| x * y)
+}
+
 /// Squared norms of rows, rounded to `f32` as the kernel uses them.
 pub(crate) fn row_sq_norms(rows: &[f32], dim: usize) -> Vec<f32> {
     rows.chunks_exact(dim).map(|row| sq_norm_f64(row) as f32).collect()

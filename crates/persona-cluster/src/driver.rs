@@ -13,7 +13,7 @@ use crate::params::{Init, ValidTrainParams};
 use crate::pass::PassAccumulator;
 use crate::rng::derive_seed;
 use crate::seeding::{floyd_rows, greedy_plus_plus};
-use crate::{assign, choose_k, cluster_spreads, silhouette, Assignment, ClusterError, KCandidate, KMeansConfig, Metric, RowSource, Spread};
+use crate::{assign, choose_k, cluster_spreads, silhouette, Assignment, ClusterError, Hooks, KCandidate, KMeansConfig, Metric, RowSource, Spread};
 
 /// What [`train`] reports as it goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,46 +73,6 @@ pub enum Progress {
     Assigned,
     /// Spreads and the silhouette are done: training is over.
     Scored,
-}
-
-/// The caller's side of a long computation.
-pub struct Hooks<'a> {
-    /// Asked between steps and between chunks of a pass; `true` ends the
-    /// computation with [`ClusterError::Cancelled`].
-    pub stop: &'a dyn Fn() -> bool,
-    /// Told what happened (see [`Progress`]).
-    pub progress: &'a dyn Fn(Progress),
-    /// Runs one block of parallel work and returns when it is done: by
-    /// default on the calling thread, in rayon's current pool; a caller with
-    /// a pool of its own (whose threads must not be the caller's) runs it there.
-    pub parallel: &'a dyn Fn(&mut (dyn FnMut() + Send)),
-}
-
-impl Hooks<'static> {
-    /// Never stops, reports nothing, runs parallel work in place.
-    pub const NONE: Hooks<'static> = Hooks { stop: &|| false, progress: &|_| {}, parallel: &|work| work() };
-}
-
-impl Hooks<'_> {
-    fn check(&self) -> Result<(), ClusterError> {
-        if (self.stop)() {
-            Err(ClusterError::Cancelled)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// `work()` through [`Hooks::parallel`].
-    fn run<R: Send>(&self, work: impl FnOnce() -> R + Send) -> Result<R, ClusterError> {
-        let mut work = Some(work);
-        let mut out = None;
-        (self.parallel)(&mut || {
-            if let Some(w) = work.take() {
-                out = Some(w());
-            }
-        });
-        out.ok_or(ClusterError::InvalidParameter { name: "parallel hook", reason: "must run the work it is given" })
-    }
 }
 
 /// A trained segmentation of every row of a source.

@@ -76,6 +76,13 @@ pub enum ClusterError {
     },
     /// The caller's stop check said so.
     Cancelled,
+    /// A model could not be fitted to these rows; the message says why and
+    /// which setting to change.
+    FitFailed(String),
+    /// Stored parts handed back for loading do not make a model (a part of
+    /// the wrong size, a value that is not finite, a covariance that is not
+    /// positive definite); the message names the part.
+    InvalidModel(String),
 }
 
 impl fmt::Display for ClusterError {
@@ -110,6 +117,8 @@ impl fmt::Display for ClusterError {
                 write!(f, "the source gave {got} rows on a later pass, not {expected}: it changed during the training")
             }
             ClusterError::Cancelled => write!(f, "the computation was cancelled"),
+            ClusterError::FitFailed(message) => f.write_str(message),
+            ClusterError::InvalidModel(message) => write!(f, "invalid stored model: {message}"),
         }
     }
 }

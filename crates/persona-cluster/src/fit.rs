@@ -1,7 +1,8 @@
 //! Whole fits for data that fits in memory: restarts, convergence, choice of k.
 
 use crate::data::prepare_rows;
-use crate::driver::{best_of_restarts, Hooks, Restarts};
+use crate::driver::{best_of_restarts, Restarts};
+use crate::Hooks;
 use crate::params::Init;
 use crate::silhouette::silhouette;
 use crate::{ClusterError, Metric};

@@ -16,6 +16,12 @@
 //!   [`adjusted_rand_index`], [`normalized_mutual_info`].
 //! * Stable ids across retraining: [`hungarian_min_cost`], [`match_centroids`].
 //! * Explaining segments: [`class_tfidf`].
+//! * Soft segments: [`fit_gmm`], a Gaussian mixture (linfa's EM) on a
+//!   whitening principal-component reduction of the sample, settings checked
+//!   by [`GmmParams::check`]; the [`GmmModel`] it gives is plain numbers
+//!   ([`GmmParts`]) to store, reload and score anywhere.
+//! * Rings of near-identical rows: [`rings`], linfa's DBSCAN with region
+//!   queries from LSH buckets, settings checked by [`RingParams::check`].
 //!
 //! Parallel work runs on rayon's current pool: the global one, or the one a
 //! caller enters with `ThreadPool::install` (for [`train`], the one its
@@ -31,13 +37,22 @@ mod data;
 mod driver;
 mod error;
 mod fit;
+mod gmm;
+mod gmm_model;
+mod gmm_params;
+mod hooks;
 mod kernel;
 mod lloyd;
+mod lsh;
 mod matching;
 mod nearest;
 mod minibatch;
 mod params;
 mod pass;
+mod projection;
+mod ring_index;
+mod ring_params;
+mod rings;
 mod rng;
 mod seeding;
 mod silhouette;
@@ -48,7 +63,11 @@ pub use agreement::{adjusted_rand_index, normalized_mutual_info};
 pub use anomaly::{anomaly_score, cluster_spreads, Spread};
 pub use assign::{assign, Assignment};
 pub use data::normalize_rows;
-pub use driver::{train, Hooks, Progress, Segmentation};
+pub use driver::{train, Progress, Segmentation};
+pub use gmm::{fit_gmm, GmmCandidate, GmmFit, GmmProgress};
+pub use gmm_model::{GmmModel, GmmParts, MixtureScores};
+pub use gmm_params::{GmmParams, ValidGmmParams, MAX_COMPONENTS_DIM, MAX_GMM_K};
+pub use hooks::Hooks;
 pub use error::ClusterError;
 pub use fit::{choose_k, fit, KCandidate, KChoice, KMeansConfig, KMeansResult};
 pub use lloyd::{IterationStats, Lloyd};
@@ -56,6 +75,8 @@ pub use matching::{hungarian_min_cost, match_centroids};
 pub use minibatch::MiniBatch;
 pub use params::{Init, TrainParams, ValidTrainParams, MAX_ITER, MAX_N_INIT, MAX_SAMPLE_SIZE};
 pub use pass::{PassAccumulator, PassOutcome};
+pub use ring_params::{RingParams, ValidRingParams, MAX_MIN_POINTS};
+pub use rings::{rings, RingProgress, Rings};
 pub use seeding::{kmeans_plus_plus, random_rows};
 pub use silhouette::silhouette;
 pub use source::{FirstRead, KeptRows, RowSource, SliceRows};

@@ -20,7 +20,9 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
+mod bots;
 mod zh;
+pub use bots::{BotShape, Variant};
 pub use zh::read_polarity_dir;
 
 /// Length of the event window, in days.
@@ -691,6 +693,8 @@ pub struct Stats {
     pub views: u64,
     pub carts: u64,
     pub purchases: u64,
+    /// Return events (only with [`Variant::returns`] or a bot shape that returns).
+    pub refunds: u64,
     pub searches: u64,
     pub reviews: u64,
     pub per_persona: [u64; 6],
@@ -704,6 +708,7 @@ impl Stats {
         self.views += o.views;
         self.carts += o.carts;
         self.purchases += o.purchases;
+        self.refunds += o.refunds;
         self.searches += o.searches;
         self.reviews += o.reviews;
         for i in 0..6 {
@@ -735,6 +740,12 @@ const ROUND: u64 = 8192;
 
 /// Writes the whole shop. The output is a function of `cat`, `cfg.users` and `cfg.seed`.
 pub fn generate(cat: &Catalogue, cfg: &Config, out: Sinks<'_>) -> io::Result<Stats> {
+    generate_variant(cat, cfg, &Variant::default(), out)
+}
+
+/// As [`generate`], with another kind of bot ring or with returns; the default variant
+/// writes the very same bytes as [`generate`].
+pub fn generate_variant(cat: &Catalogue, cfg: &Config, variant: &Variant, out: Sinks<'_>) -> io::Result<Stats> {
     let mut stats = Stats::default();
     out.items.write_all(ITEMS_HEADER.as_bytes())?;
     let mut line = Vec::new();
@@ -779,7 +790,7 @@ pub fn generate(cat: &Catalogue, cfg: &Config, out: Sinks<'_>) -> io::Result<Sta
                         let mut b = Buffers::default();
                         let mut u = lo;
                         while u <= hi {
-                            generate_user(cat, cfg.seed, u, &mut b);
+                            generate_user(cat, cfg.seed, variant, u, &mut b);
                             u += 1;
                         }
                         b
@@ -803,19 +814,23 @@ pub fn generate(cat: &Catalogue, cfg: &Config, out: Sinks<'_>) -> io::Result<Sta
 
 struct Event {
     item: u32,
-    kind: u8, // 0 view, 1 cart, 2 purchase
+    kind: u8, // 0 view, 1 cart, 2 purchase, 3 return
     price_cents: u32,
     order: u32,
     at: i64,
 }
 
 /// One user's rows, appended to the buffers.
-fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
+fn generate_user(cat: &Catalogue, seed: u64, variant: &Variant, user_id: u64, b: &mut Buffers) {
     let mut rng = user_rng(seed, user_id);
     let persona = draw_persona(&mut rng);
     let spec = persona.spec();
     b.stats.users += 1;
     b.stats.per_persona[persona as usize] += 1;
+    if persona == Persona::Bot && variant.bots != BotShape::Crawler {
+        bots::generate_bot(cat, seed, variant.bots, user_id, &mut rng, b);
+        return;
+    }
 
     // Session start times, in order.
     let n_sessions = rng.random_range(spec.sessions.0..=spec.sessions.1);
@@ -975,7 +990,48 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
     };
     let region = REGIONS[rng.random_range(0..REGIONS.len())];
     let channel = CHANNELS[pick_weighted(&spec.channels, &mut rng)];
+    // Drawn last, so that everything before is the shop without returns.
+    if variant.returns {
+        bots::add_returns(&mut events, bots::return_share(persona), &mut rng);
+    }
+    let row = UserRow {
+        user_id,
+        persona,
+        signup,
+        age,
+        region,
+        channel,
+    };
+    write_user(cat, b, &row, &mut events, &searches, &reviews);
+}
 
+/// The users.csv row of a user.
+struct UserRow {
+    user_id: u64,
+    persona: Persona,
+    signup: i64,
+    age: Option<u32>,
+    region: &'static str,
+    channel: &'static str,
+}
+
+/// Appends one user's rows to the buffers; `events` in any order (sorted here by time).
+fn write_user(
+    cat: &Catalogue,
+    b: &mut Buffers,
+    row: &UserRow,
+    events: &mut [Event],
+    searches: &[(String, i64)],
+    reviews: &[(u32, u8, &SourceReview, i64)],
+) {
+    let UserRow {
+        user_id,
+        persona,
+        signup,
+        age,
+        region,
+        channel,
+    } = *row;
     let w = &mut b.users;
     write_u64(w, user_id);
     w.push(b',');
@@ -999,7 +1055,7 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
     w.push(b'\n');
 
     events.sort_by_key(|e| e.at); // stable: a purchase keeps its place after its cart
-    for e in &events {
+    for e in events.iter() {
         let w = &mut b.events;
         write_u64(w, user_id);
         w.push(b',');
@@ -1007,11 +1063,13 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         w.extend_from_slice(match e.kind {
             0 => b",view,".as_slice(),
             1 => b",cart,".as_slice(),
-            _ => b",purchase,".as_slice(),
+            2 => b",purchase,".as_slice(),
+            _ => b",return,".as_slice(),
         });
         write_cents(w, e.price_cents);
         w.push(b',');
-        if e.kind == 2 {
+        // A return names the order it gives back.
+        if e.kind >= 2 {
             write_u64(w, user_id);
             w.push(b'-');
             write_u64(w, e.order as u64);
@@ -1023,10 +1081,11 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         match e.kind {
             0 => b.stats.views += 1,
             1 => b.stats.carts += 1,
-            _ => b.stats.purchases += 1,
+            2 => b.stats.purchases += 1,
+            _ => b.stats.refunds += 1,
         }
     }
-    for (query, at) in &searches {
+    for (query, at) in searches {
         let w = &mut b.searches;
         write_u64(w, user_id);
         w.push(b',');
@@ -1036,7 +1095,7 @@ fn generate_user(cat: &Catalogue, seed: u64, user_id: u64, b: &mut Buffers) {
         w.push(b'\n');
         b.stats.searches += 1;
     }
-    for (item, rating, review, at) in &reviews {
+    for (item, rating, review, at) in reviews {
         let w = &mut b.reviews;
         write_u64(w, user_id);
         w.push(b',');

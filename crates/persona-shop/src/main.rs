@@ -7,8 +7,13 @@
 //! with pos.txt and neg.txt, one Chinese review a line) the review texts are those instead,
 //! on the same catalogue and personas (see the `zh` module). Files are written under temporary
 //! names and renamed at the end, so a directory never holds a partial shop.
+//!
+//! `--bots scalper` or `--bots slow-crawler` plants another kind of bot ring than the
+//! default crawler (still named `bot` in personas.csv), and `--returns` has ordinary
+//! customers return some purchases (event type `return`): a second shop for checking that
+//! a risk score is not fitted to the default one. Without them the output is unchanged.
 
-use persona_shop::{generate, read_polarity_dir, Catalogue, Config, Persona, Sinks};
+use persona_shop::{generate_variant, read_polarity_dir, BotShape, Catalogue, Config, Persona, Sinks, Variant};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -17,7 +22,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: persona-shop [--users N (20000)] [--seed S (1)] \
 [--reviews PATH (data/womens_clothing_reviews.csv.gz)] [--reviews-zh DIR (pos.txt, neg.txt)] \
-[--threads N (0: one per CPU)] --out DIR";
+[--threads N (0: one per CPU)] [--bots crawler|scalper|slow-crawler (crawler)] [--returns] --out DIR";
 
 const FILES: [&str; 6] = ["items", "users", "events", "searches", "reviews", "personas"];
 
@@ -40,6 +45,7 @@ fn run() -> Result<(), String> {
     let mut reviews = PathBuf::from("data/womens_clothing_reviews.csv.gz");
     let mut reviews_zh: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
+    let mut variant = Variant::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value\n{USAGE}"));
@@ -50,6 +56,11 @@ fn run() -> Result<(), String> {
             "--reviews" => reviews = PathBuf::from(value("--reviews")?),
             "--reviews-zh" => reviews_zh = Some(PathBuf::from(value("--reviews-zh")?)),
             "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--bots" => {
+                let name = value("--bots")?;
+                variant.bots = BotShape::parse(&name).ok_or_else(|| format!("--bots: unknown shape {name}\n{USAGE}"))?;
+            }
+            "--returns" => variant.returns = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -79,9 +90,10 @@ fn run() -> Result<(), String> {
         let [items, users, events, searches, reviews, personas] = &mut writers[..] else {
             unreachable!()
         };
-        generate(
+        generate_variant(
             &cat,
             &cfg,
+            &variant,
             Sinks {
                 items,
                 users,
@@ -105,7 +117,7 @@ fn run() -> Result<(), String> {
         .map(|p| format!("{} {}", p.name(), stats.per_persona[*p as usize]))
         .collect();
     eprintln!(
-        "persona-shop: {} items, {} users ({}), {} events ({} views, {} carts, {} purchases), {} searches, {} reviews in {:.1} s -> {}",
+        "persona-shop: {} items, {} users ({}), {} events ({} views, {} carts, {} purchases{}), {} searches, {} reviews in {:.1} s -> {}",
         stats.items,
         stats.users,
         shares.join(", "),
@@ -113,6 +125,7 @@ fn run() -> Result<(), String> {
         stats.views,
         stats.carts,
         stats.purchases,
+        if stats.refunds > 0 { format!(", {} returns", stats.refunds) } else { String::new() },
         stats.searches,
         stats.reviews,
         t0.elapsed().as_secs_f64(),
