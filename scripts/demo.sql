@@ -137,7 +137,7 @@ SELECT risky AS risk_risky, rings AS risk_rings FROM persona.score_risks('shop',
 SET client_min_messages = notice;
 INSERT INTO demo_steps (step, seconds, note)
 SELECT 'score risks, find rings', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz),
-       format('%s users with a risk reason, %s rings', :risk_risky, :risk_rings);
+       format('%s users with a risk reason, %s ring(s) of near-identical accounts', :risk_risky, :risk_rings);
 
 -- The second shop: its events and users only, its own profiles and risk scores.
 SELECT format('==> 6c. a second shop (%s): load, build_profiles, score_risks', :'risk_note') AS line \gset

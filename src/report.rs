@@ -219,26 +219,46 @@ fn recommendations(visible: &[Segment], recommender: Option<&str>) -> Option<Vec
     }
 }
 
-fn risks(model: &str, limit: i32) -> Vec<Risk> {
-    Spi::connect(|c| {
-        c.select(
-            "SELECT user_id, segment, anomaly_score, distance FROM persona.top_outliers WHERE model = $1
-             ORDER BY anomaly_score DESC, user_id LIMIT $2",
-            None,
-            &[model.into(), i64::from(limit).into()],
+/// The riskiest users: by risk score with reasons when the model's profiles
+/// have been scored (persona.score_risks), otherwise by anomaly score.
+fn risks(model: &str, profiles: Option<&str>, limit: i32) -> Vec<Risk> {
+    let scored = profiles.is_some_and(|p| {
+        crate::spi::first::<bool>(
+            "read persona.risk_scores",
+            "SELECT EXISTS (SELECT FROM persona.risk_scores WHERE name = $1)",
+            &[p.into()],
         )
-        .map(|rows| {
-            rows.filter_map(|r| {
-                Some(Risk {
-                    user_id: r.col::<i64>(1)?,
-                    segment: r.col::<i32>(2)?,
-                    anomaly_score: r.col::<f64>(3)?,
-                    distance: r.col::<f64>(4)?,
+        .unwrap_or(false)
+    });
+    let (query, args): (&str, Vec<pgrx::datum::DatumWithOid>) = if scored {
+        (
+            "SELECT r.user_id, coalesce(m.segment, 0), r.score, 0::float8, r.reasons FROM persona.risks r
+             LEFT JOIN persona.segment_members m ON m.model = $1 AND m.user_id = r.user_id
+             WHERE r.profiles = $2 ORDER BY r.score DESC, r.user_id LIMIT $3",
+            vec![model.into(), profiles.into(), i64::from(limit).into()],
+        )
+    } else {
+        (
+            "SELECT user_id, segment, anomaly_score, distance, NULL::text FROM persona.top_outliers WHERE model = $1
+             ORDER BY anomaly_score DESC, user_id LIMIT $2",
+            vec![model.into(), i64::from(limit).into()],
+        )
+    };
+    Spi::connect(|c| {
+        c.select(query, None, &args)
+            .map(|rows| {
+                rows.filter_map(|r| {
+                    Some(Risk {
+                        user_id: r.col::<i64>(1)?,
+                        segment: r.col::<i32>(2)?,
+                        anomaly_score: r.col::<f64>(3)?,
+                        distance: r.col::<f64>(4)?,
+                        reasons: r.col::<String>(5),
+                    })
                 })
+                .collect()
             })
-            .collect()
-        })
-        .unwrap_or_else(|e| spi_err("read persona.top_outliers", e))
+            .unwrap_or_else(|e| spi_err("read the top risks", e))
     })
 }
 
@@ -285,7 +305,7 @@ fn report(
     let floor = h.floor;
     let map = map(model, &h, &visible, map_points);
     let recommendations = recommendations(&visible, recommender);
-    let risks = risks(model, top_risks);
+    let risks = risks(model, h.profiles.as_deref(), top_risks);
     let r = Report {
         model: model.to_owned(),
         version: h.version,

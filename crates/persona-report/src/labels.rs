@@ -85,6 +85,9 @@ pub(crate) struct Labels {
     pub col_rank: &'static str,
     pub col_anomaly: &'static str,
     pub col_distance: &'static str,
+    pub risks_scored_note: &'static str,
+    pub col_risk_score: &'static str,
+    pub col_reasons: &'static str,
 }
 
 impl Labels {
@@ -184,6 +187,11 @@ static EN: Labels = Labels {
     col_rank: "#",
     col_anomaly: "anomaly score",
     col_distance: "distance",
+    risks_scored_note: "Users by risk score (<code>persona.score_risks</code>): each signal of abuse (bursts of events, views without carts \
+                        or purchases, rings of accounts with near-identical sequences, new accounts spending much, refunds) in robust \
+                        standard deviations beyond the shop's own users, with the reasons in words and numbers.",
+    col_risk_score: "risk score",
+    col_reasons: "reasons",
 };
 
 static ZH: Labels = Labels {
@@ -256,4 +264,8 @@ static ZH: Labels = Labels {
     col_rank: "序号",
     col_anomaly: "异常分数",
     col_distance: "距离",
+    risks_scored_note: "按风险分数排序的用户（<code>persona.score_risks</code>）：每个滥用信号（短时间内的大量事件、只浏览不加购不购买、\
+                        行为序列几乎相同的账号团伙、新账号大额消费、退款退货）相对本店用户超出阈值的稳健标准差之和；理由保留原文（英文）及其数字。",
+    col_risk_score: "风险分数",
+    col_reasons: "理由",
 };

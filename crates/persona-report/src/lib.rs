@@ -65,13 +65,17 @@ pub struct ExemplarRecommendations {
     pub items: Vec<Recommendation>,
 }
 
-/// A user who fits no segment well.
+/// A risky user: by risk score with its reasons (`persona.risks`) when the
+/// profiles were scored, otherwise a user who fits no segment well.
 #[derive(Debug, Clone)]
 pub struct Risk {
     pub user_id: i64,
     pub segment: i32,
+    /// The risk score, or the anomaly score when there are no reasons.
     pub anomaly_score: f64,
     pub distance: f64,
+    /// The reasons in words and numbers (`persona.risks.reasons`).
+    pub reasons: Option<String>,
 }
 
 /// Everything the report shows.
@@ -312,31 +316,37 @@ fn recommendations_section(h: &mut String, r: &Report, l: &Labels) {
 }
 
 fn risks_section(h: &mut String, r: &Report, l: &Labels) {
+    let scored = r.risks.iter().any(|x| x.reasons.is_some());
     let _ = writeln!(
         h,
         "<section id=\"risks\"><h2>{}</h2><p class=\"note\">{}</p>",
-        l.risks_heading, l.risks_note
+        l.risks_heading,
+        if scored { l.risks_scored_note } else { l.risks_note }
     );
     if r.risks.is_empty() {
         let _ = write!(h, "<p class=\"empty\">{}</p></section>\n", l.risks_empty);
         return;
     }
+    let (score_col, last_col) = if scored { (l.col_risk_score, l.col_reasons) } else { (l.col_anomaly, l.col_distance) };
     let _ = writeln!(
         h,
         "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        l.col_rank, l.col_user, l.col_segment, l.col_anomaly, l.col_distance
+        l.col_rank, l.col_user, l.col_segment, score_col, last_col
     );
     for (i, x) in r.risks.iter().enumerate() {
+        let last = match &x.reasons {
+            Some(reasons) => format!("<td>{}</td>", escape(reasons)),
+            None => format!("<td class=\"num\">{:.4}</td>", x.distance),
+        };
         let _ = writeln!(
             h,
             "<tr class=\"risk\"><td class=\"num\">{}</td><td class=\"num\">{}</td><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
-             <td class=\"num\">{:.2}</td><td class=\"num\">{:.4}</td></tr>",
+             <td class=\"num\">{:.2}</td>{last}</tr>",
             i + 1,
             x.user_id,
             colour(x.segment),
             x.segment,
             x.anomaly_score,
-            x.distance
         );
     }
     h.push_str("</table></section>\n");

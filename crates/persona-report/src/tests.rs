@@ -38,7 +38,7 @@ fn report() -> Report {
             user_id: 10,
             items: vec![Recommendation { item_id: 7, score: 0.9, reason: "bought with <b>".to_owned() }],
         }]),
-        risks: vec![Risk { user_id: 99, segment: 2, anomaly_score: 8.5, distance: 0.7 }],
+        risks: vec![Risk { user_id: 99, segment: 2, anomaly_score: 8.5, distance: 0.7, reasons: None }],
         lang: Lang::En,
     }
 }
@@ -167,4 +167,22 @@ fn label_words_and_reasons_are_translated_and_anything_else_kept() {
     r.lang = Lang::Zh;
     r.recommendations.as_mut().unwrap()[0].items[0].reason = "popular overall".to_owned();
     assert!(render(&r).contains("全站热门"));
+}
+
+#[test]
+fn risks_with_reasons_show_the_reasons_escaped() {
+    let mut r = report();
+    r.risks = vec![Risk {
+        user_id: 7,
+        segment: 1,
+        anomaly_score: 7.56,
+        distance: 0.0,
+        reasons: Some("480 views, no cart or purchase; <b>same</b> sequence as 97 other accounts".to_owned()),
+    }];
+    let html = render(&r);
+    assert_eq!(count(&html, "class=\"risk\""), 1);
+    assert!(html.contains("persona.score_risks"));
+    assert!(html.contains("<th>reasons</th>"));
+    assert!(html.contains("&lt;b&gt;same&lt;/b&gt; sequence as 97 other accounts"));
+    assert!(!html.contains("<th>distance</th>"));
 }
