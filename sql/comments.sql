@@ -64,10 +64,12 @@ COMMENT ON FUNCTION persona.clv_fit_serial(internal) IS 'Serial function of the 
 COMMENT ON FUNCTION persona.clv_fit_deserial(bytea, internal) IS 'Deserial function of the CLV fit aggregates.';
 
 COMMENT ON TABLE persona.item_vectors IS
-  'Item vectors learned by persona.train_item2vec(): one real[] per (model, item_id). A new training of a model replaces its rows in one transaction.';
-COMMENT ON COLUMN persona.item_vectors.model IS 'Name given to persona.train_item2vec().';
+  'Item vectors learned by persona.train_item2vec() (which items are used together) or persona.train_item_factors() (who uses them): one real[] per (model, item_id). A new training of a model replaces its rows in one transaction.';
+COMMENT ON COLUMN persona.item_vectors.model IS 'Name given to persona.train_item2vec() or persona.train_item_factors().';
 COMMENT ON COLUMN persona.item_vectors.item_id IS 'The item id from the source rows.';
 COMMENT ON COLUMN persona.item_vectors.embedding IS 'The item''s input vector (skip-gram), not normalised.';
+COMMENT ON FUNCTION persona.train_item_factors(text, text, text, text, text, jsonb, integer, integer, bigint) IS
+  'Trains item vectors as the right singular vectors of the user x item matrix (randomized truncated SVD, persona-linalg; a cell is ln(1 + the sum of the user''s event weights on the item), event types not in event_weights left out) and replaces the model''s rows in persona.item_vectors, dim numbers per item (fewer when there are fewer users or items). Profiles built with item2vec_model => this model fold each user in: their behaviour vector is the user''s factor row times the singular values, normalised, which keeps what sets users apart. Returns items, users, non-zero cells and the share of the matrix''s squared norm the factors explain. Deterministic for a seed; cancel leaves the previous vectors intact.';
 COMMENT ON FUNCTION persona.train_item2vec(text, text, text, text, text, integer, integer, integer, integer, integer, float8, float8, float8, bigint) IS
   'Trains item2vec (skip-gram with negative sampling) on each user''s time-ordered items from a table, view or parenthesised query, and replaces the model''s rows in persona.item_vectors. Deterministic for a seed. Progress NOTICE per epoch; cancel leaves the previous vectors intact.';
 

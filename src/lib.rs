@@ -14,6 +14,7 @@ mod embed;
 mod errors;
 mod gucs;
 mod item2vec;
+mod item_factors;
 mod jsonb;
 mod models;
 mod recommend;

@@ -4,13 +4,25 @@
 //! [`VecError`] values that the SQL layer turns into ERRORs with SQLSTATEs.
 //! Sums are accumulated in `f64` so that 384- or 768-dimensional `real[]`
 //! vectors give the same answer whatever the order of the additions.
+//!
+//! - [`truncated_svd`]: randomized truncated SVD of a sparse matrix
+//!   ([`SparseRows`]), giving user and item factors, with [`fold_in`] for
+//!   users not in the fitted matrix; its failures are [`SvdError`] values.
 
 use std::fmt;
 
+mod jacobi;
 mod mean;
 mod pca;
+mod qr;
+mod sparse;
+mod svd;
+mod svd_params;
 pub use mean::{MeanAccumulator, MeanError};
 pub use pca::{fit_pca_2d, fit_pca_2d_with, Projection2d};
+pub use sparse::SparseRows;
+pub use svd::{fold_in, truncated_svd, Svd};
+pub use svd_params::{SvdError, SvdParams, ValidSvdParams, MAX_K, MAX_OVERSAMPLE, MAX_POWER_ITERS};
 
 /// Why two vectors could not be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -89,3 +89,7 @@ SELECT pg_temp.try($$SELECT * FROM persona.score_risks('nousers', signup_col => 
 -- A negative price is left out of spend, not an error.
 INSERT INTO events VALUES (1, 1, 'purchase', '2026-06-20+00', -5);
 SELECT users FROM persona.score_risks('risky');
+SET client_min_messages = warning;
+SELECT persona.drop_model('profiles', p) FROM unnest(ARRAY['risky', 'nousers']) p;
+SELECT count(*) FROM persona.risk_scores;
+DROP TABLE events, customers;
