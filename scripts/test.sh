@@ -55,7 +55,7 @@ pgrx_test() {
     cargo pgrx test pg15 --runas postgres --pgdata "$data/pgdata"
 }
 
-layer unit cargo test -p persona-linalg -p persona-embed -p persona-clv -p persona-item2vec -p persona-text -p persona-cluster -p persona-rank -p persona-shop -p persona-report
+layer unit cargo test -p persona-linalg -p persona-embed -p persona-clv -p persona-item2vec -p persona-text -p persona-cluster -p persona-rank -p persona-shop -p persona-report -p persona-risk
 layer pg_test pgrx_test
 # pg_test installed a test build; the SQL layers run against a plain build.
 layer install cargo pgrx install --pg-config "$PG_CONFIG"

@@ -170,6 +170,10 @@ CREATE TABLE persona.kmeans_models (
     profile_name  text,
     parameters    jsonb NOT NULL,
     k_candidates  jsonb NOT NULL DEFAULT '[]',
+    -- kmeans (persona.kmeans_train) or gmm (persona.gmm_train: a Gaussian
+    -- mixture, whose fitted parts are in mixture).
+    algorithm     text NOT NULL DEFAULT 'kmeans' CHECK (algorithm IN ('kmeans', 'gmm')),
+    mixture       jsonb CHECK ((algorithm = 'gmm') = (mixture IS NOT NULL)),
     seconds       float8 NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     created_by    name NOT NULL DEFAULT current_user,
@@ -205,6 +209,19 @@ CREATE TABLE persona.segment_assignments (
     PRIMARY KEY (name, version, user_id)
 );
 SELECT pg_catalog.pg_extension_config_dump('persona.segment_assignments', '');
+
+-- Soft segments: for a mixture (persona.gmm_train), every user's segments,
+-- most probable first, and their probabilities (summing to 1).
+CREATE TABLE persona.segment_probabilities (
+    name          text NOT NULL,
+    version       integer NOT NULL,
+    user_id       bigint NOT NULL,
+    segments      integer[] NOT NULL,
+    probabilities real[] NOT NULL,
+    -- Deleted with the version by the same trigger as the assignments.
+    PRIMARY KEY (name, version, user_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('persona.segment_probabilities', '');
 
 -- Generated descriptions of each segment of each version (persona._describe_segments).
 CREATE TABLE persona.segment_descriptions (

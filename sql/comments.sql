@@ -166,7 +166,7 @@ COMMENT ON FUNCTION persona.kmeans_assign(text, real[]) IS
 COMMENT ON FUNCTION persona.anomaly_score(text, real[]) IS
   'Robust z-score of a vector''s distance to its segment''s centroid within that segment''s member distances ((d - median) / (1.4826 MAD)); members of segments under 1% of users are scored against the nearest larger segment. 3 or more: unlike anyone else.';
 COMMENT ON FUNCTION persona.report(text, text, integer, integer, text) IS
-  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), and the top_risks riskiest users: with their reasons from persona.risks when the model''s profiles have been scored by persona.score_risks, otherwise the top outliers by anomaly score. lang is the language of the report''s own headings and notes: ''en'' (default) or ''zh'' (Simplified Chinese); the data (labels, words, categories) is shown as it is; any other value is an error (22023). Segments under the model''s k-anonymity floor are left out. Reads the model''s stored source with its owner''s rights: only the owner (or a member of its role) may call it.';
+  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), for a mixture (persona.gmm_train) the users between two segments, and the top_risks riskiest users: with their reasons from persona.risks when the model''s profiles have been scored by persona.score_risks, otherwise the top outliers by anomaly score. lang is the language of the report''s own headings and notes: ''en'' (default) or ''zh'' (Simplified Chinese); the data (labels, words, categories) is shown as it is; any other value is an error (22023). Segments under the model''s k-anonymity floor are left out. Reads the model''s stored source with its owner''s rights: only the owner (or a member of its role) may call it.';
 COMMENT ON FUNCTION persona.segment_transitions(text, integer, integer) IS
   'How many users moved from each segment of one version of a model to each segment of another; NULL on a side for users in only one version.';
 COMMENT ON FUNCTION persona.adjusted_rand_index(integer[], integer[]) IS
@@ -356,3 +356,23 @@ COMMENT ON COLUMN persona.risks.reasons IS 'The reasons in words and numbers, la
 COMMENT ON COLUMN persona.risks.reason_codes IS 'The reasons'' codes, largest first.';
 COMMENT ON COLUMN persona.risks.ring IS 'Ring id, or NULL.';
 COMMENT ON COLUMN persona.risks.ring_size IS 'Accounts in the ring.';
+
+COMMENT ON COLUMN persona.kmeans_models.algorithm IS 'kmeans (persona.kmeans_train) or gmm (persona.gmm_train, a Gaussian mixture: soft segments).';
+COMMENT ON COLUMN persona.kmeans_models.mixture IS 'For a mixture: its fitted parts (projection, weights, means, covariances) and the segment id of each component, format 1; NULL for K-Means.';
+COMMENT ON TABLE persona.segment_probabilities IS 'Soft segments of a mixture (persona.gmm_train): per version and user, every segment most probable first and its probability; the probabilities sum to 1. Kept current by refresh_profiles and forget_user; deleted with the version.';
+COMMENT ON COLUMN persona.segment_probabilities.name IS 'Model name.';
+COMMENT ON COLUMN persona.segment_probabilities.version IS 'Model version.';
+COMMENT ON COLUMN persona.segment_probabilities.user_id IS 'User (key) id.';
+COMMENT ON COLUMN persona.segment_probabilities.segments IS 'Segment ids, most probable first.';
+COMMENT ON COLUMN persona.segment_probabilities.probabilities IS 'Their probabilities, in the same order, summing to 1.';
+COMMENT ON VIEW persona.soft_segments IS 'Each user of the current version of every mixture with their two most probable segments and probabilities; segments under the k-anonymity floor are not shown (the user is left out when it is the first, the second is NULL).';
+COMMENT ON COLUMN persona.soft_segments.model IS 'Model name.';
+COMMENT ON COLUMN persona.soft_segments.user_id IS 'User (key) id.';
+COMMENT ON COLUMN persona.soft_segments.segment IS 'Most probable segment.';
+COMMENT ON COLUMN persona.soft_segments.probability IS 'Its probability.';
+COMMENT ON COLUMN persona.soft_segments.second_segment IS 'Second most probable segment, NULL when hidden by the floor or when there is one segment.';
+COMMENT ON COLUMN persona.soft_segments.second_probability IS 'Its probability.';
+COMMENT ON COLUMN persona.soft_segments.version IS 'Current version.';
+COMMENT ON FUNCTION persona.gmm_train(text, text, text, integer, text, integer, integer, text, integer, integer, integer, bigint, integer, text, text, integer) IS
+  'Trains a Gaussian mixture (linfa''s EM, in persona-cluster) on a sample of (key, vector) rows after a whitening principal-component projection to components_dim dimensions, with k chosen by BIC over k_min..k_max when k is NULL and n_runs restarts per k, then scores every row and stores a new version of the segment model: the most probable segment as the assignment (with its centre, the probability-weighted mean of the rows, so distances, anomaly scores, descriptions, the k-anonymity floor and persona.segments work as for K-Means) and every probability in persona.segment_probabilities (persona.soft_segments). Every row is held in memory (54000 beyond persona.kmeans_work_mem). Bad settings 22023.';
+COMMENT ON FUNCTION persona._mixture_assign(text, real[]) IS 'Internal: one vector against the current version of a mixture (segment, distance, margin, anomaly score, segments and probabilities); refresh_profiles uses it.';

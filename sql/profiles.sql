@@ -554,6 +554,9 @@ BEGIN
         DELETE FROM persona.segment_assignments a USING persona.kmeans_models m
          WHERE m.profile_name = d.name AND a.name = m.name AND a.version = m.version
            AND a.user_id IN (SELECT user_id FROM pg_temp.persona_vanished_users);
+        DELETE FROM persona.segment_probabilities a USING persona.kmeans_models m
+         WHERE m.profile_name = d.name AND a.name = m.name AND a.version = m.version
+           AND a.user_id IN (SELECT user_id FROM pg_temp.persona_vanished_users);
         UPDATE persona.segment_descriptions s
            SET exemplar_users = ARRAY(SELECT x FROM unnest(s.exemplar_users) x
                                       WHERE x NOT IN (SELECT user_id FROM pg_temp.persona_vanished_users))
@@ -585,16 +588,31 @@ BEGIN
     SELECT * INTO r FROM persona._compute_profiles(d.name, owner, o, new_as_of, false, true);
     -- Segments trained on these profiles (the ones this caller may write):
     -- re-assign the refreshed users to the current version of each model.
-    FOR km IN SELECT DISTINCT ON (m.name) m.name, m.version FROM persona.kmeans_models m
+    FOR km IN SELECT DISTINCT ON (m.name) m.name, m.version, m.algorithm FROM persona.kmeans_models m
               WHERE m.profile_name = d.name AND m.name = ANY (persona._writable('kmeans'))
               ORDER BY m.name, m.version DESC LOOP
         DELETE FROM persona.segment_assignments a
          WHERE a.name = km.name AND a.version = km.version AND a.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
-        INSERT INTO persona.segment_assignments (name, version, user_id, segment, distance, margin, anomaly_score)
-        SELECT km.name, n.version, p.user_id, n.segment, n.distance, n.margin, n.anomaly_score
-        FROM persona.profiles p, persona.kmeans_nearest(km.name, p.profile_vec) n
-        WHERE p.name = d.name AND p.profile_vec IS NOT NULL
-          AND p.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+        IF km.algorithm = 'gmm' THEN
+            -- A mixture: the most probable segment, and every probability.
+            DELETE FROM persona.segment_probabilities a
+             WHERE a.name = km.name AND a.version = km.version AND a.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+            CREATE TEMP TABLE persona_mixture_scores ON COMMIT DROP AS
+            SELECT p.user_id, n.* FROM persona.profiles p, persona._mixture_assign(km.name, p.profile_vec) n
+            WHERE p.name = d.name AND p.profile_vec IS NOT NULL
+              AND p.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+            INSERT INTO persona.segment_assignments (name, version, user_id, segment, distance, margin, anomaly_score)
+            SELECT km.name, n.version, n.user_id, n.segment, n.distance, n.margin, n.anomaly_score FROM pg_temp.persona_mixture_scores n;
+            INSERT INTO persona.segment_probabilities (name, version, user_id, segments, probabilities)
+            SELECT km.name, n.version, n.user_id, n.segments, n.probabilities FROM pg_temp.persona_mixture_scores n;
+            DROP TABLE pg_temp.persona_mixture_scores;
+        ELSE
+            INSERT INTO persona.segment_assignments (name, version, user_id, segment, distance, margin, anomaly_score)
+            SELECT km.name, n.version, p.user_id, n.segment, n.distance, n.margin, n.anomaly_score
+            FROM persona.profiles p, persona.kmeans_nearest(km.name, p.profile_vec) n
+            WHERE p.name = d.name AND p.profile_vec IS NOT NULL
+              AND p.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
+        END IF;
         PERFORM persona._segment_stats(km.name, km.version);
     END LOOP;
     UPDATE persona.profile_definitions p

@@ -42,6 +42,7 @@ BEGIN
         ('item_vectors', 'model', 'item2vec'),
         ('kmeans_models', 'name', 'kmeans'), ('kmeans_centroids', 'name', 'kmeans'),
         ('segment_assignments', 'name', 'kmeans'), ('segment_descriptions', 'name', 'kmeans'),
+        ('segment_probabilities', 'name', 'kmeans'),
         ('recommender_models', 'name', 'recommender'), ('recommender_items', 'model', 'recommender'),
         ('recommendation_lists', 'model', 'recommender'),
         ('risk_scores', 'name', 'profiles'), ('risk_rings', 'name', 'profiles')) AS v(tbl, col, kind)
@@ -64,6 +65,7 @@ $$;
 ALTER VIEW persona.segment_members SET (security_invoker = true);
 ALTER VIEW persona.segments SET (security_invoker = true);
 ALTER VIEW persona.top_outliers SET (security_invoker = true);
+ALTER VIEW persona.soft_segments SET (security_invoker = true);
 ALTER VIEW persona.risks SET (security_invoker = true);
 ALTER VIEW persona.recommendations SET (security_invoker = true);
 
@@ -157,6 +159,9 @@ BEGIN
     -- Sizes and means without the user, so the k-anonymity floor counts right.
     PERFORM persona._segment_stats(v.name, v.version) FROM unnest(names, versions) v(name, version);
     stored_in := 'persona.segment_assignments'; removed := n; RETURN NEXT;
+    DELETE FROM persona.segment_probabilities p WHERE p.user_id = user_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    stored_in := 'persona.segment_probabilities'; removed := n; RETURN NEXT;
     UPDATE persona.segment_descriptions d SET exemplar_users = array_remove(d.exemplar_users, user_id)
     WHERE user_id = ANY (d.exemplar_users);
     GET DIAGNOSTICS n = ROW_COUNT;

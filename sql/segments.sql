@@ -180,6 +180,7 @@ CREATE FUNCTION persona._delete_assignments() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM persona.segment_assignments a WHERE a.name = OLD.name AND a.version = OLD.version;
+    DELETE FROM persona.segment_probabilities p WHERE p.name = OLD.name AND p.version = OLD.version;
     RETURN OLD;
 END
 $$;
@@ -233,3 +234,16 @@ BEGIN
     GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST;
 END
 $$;
+
+-- Soft segments of the current version of every mixture: each user's two
+-- most probable segments. A segment under the k-anonymity floor is not
+-- shown (its user row is left out when it is the first, NULL when second).
+CREATE VIEW persona.soft_segments AS
+SELECT p.name AS model, p.user_id, p.segments[1] AS segment, p.probabilities[1] AS probability,
+       CASE WHEN s2.segment IS NOT NULL THEN p.segments[2] END AS second_segment,
+       CASE WHEN s2.segment IS NOT NULL THEN p.probabilities[2] END AS second_probability,
+       p.version
+FROM persona.segment_probabilities p
+JOIN (SELECT name, max(version) AS version FROM persona.kmeans_models GROUP BY name) cur USING (name, version)
+JOIN persona.segments s1 ON s1.model = p.name AND s1.segment = p.segments[1]
+LEFT JOIN persona.segments s2 ON s2.model = p.name AND s2.segment = p.segments[2];

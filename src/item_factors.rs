@@ -17,6 +17,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use crate::errors::{raise, raise_spi_error as spi_err, required};
+use crate::jsonb::JsonbText;
 use crate::sql_text::quote_ident;
 
 fn raise_svd_error(e: SvdError) -> ! {
@@ -68,7 +69,7 @@ fn train_item_factors(
     user_col: default!(Option<&str>, "'user_id'"),
     item_col: default!(Option<&str>, "'item_id'"),
     type_col: default!(Option<&str>, "'event_type'"),
-    event_weights: default!(Option<pgrx::JsonB>, r#"'{"view": 1, "cart": 3, "purchase": 5}'"#),
+    event_weights: default!(Option<JsonbText>, r#"'{"view": 1, "cart": 3, "purchase": 5}'"#),
     dim: default!(Option<i32>, 64),
     power_iterations: default!(Option<i32>, 4),
     seed: default!(Option<i64>, 1),
@@ -80,7 +81,7 @@ fn train_item_factors(
     // Before any work: one training of a name at a time, and only its owner's.
     crate::access::claim(crate::access::Kind::Item2vec, model);
     let started = Instant::now();
-    let (types, values) = weights(&event_weights.0);
+    let (types, values) = weights(&event_weights.parse("argument \"event_weights\""));
     if !(1..=persona_linalg::MAX_K as i32).contains(&dim) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

@@ -219,6 +219,41 @@ fn recommendations(visible: &[Segment], recommender: Option<&str>) -> Option<Vec
     }
 }
 
+/// For a mixture, the users whose most probable segment has less than 0.9,
+/// by (first, second) segment; `None` for K-Means.
+fn soft_pairs(model: &str) -> Option<Vec<persona_report::SoftPair>> {
+    let gmm = crate::spi::first::<bool>(
+        "read persona.kmeans_models",
+        "SELECT algorithm = 'gmm' FROM persona.kmeans_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+        &[model.into()],
+    )
+    .unwrap_or(false);
+    if !gmm {
+        return None;
+    }
+    Some(Spi::connect(|c| {
+        c.select(
+            "SELECT segment, second_segment, count(*), avg(second_probability)::float8 FROM persona.soft_segments
+             WHERE model = $1 AND probability < 0.9 AND second_segment IS NOT NULL
+             GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 20",
+            None,
+            &[model.into()],
+        )
+        .map(|rows| {
+            rows.filter_map(|r| {
+                Some(persona_report::SoftPair {
+                    segment: r.col::<i32>(1)?,
+                    second: r.col::<i32>(2)?,
+                    users: r.col::<i64>(3)?,
+                    mean_second: r.col::<f64>(4)?,
+                })
+            })
+            .collect()
+        })
+        .unwrap_or_else(|e| spi_err("read persona.soft_segments", e))
+    }))
+}
+
 /// The riskiest users: by risk score with reasons when the model's profiles
 /// have been scored (persona.score_risks), otherwise by anomaly score.
 fn risks(model: &str, profiles: Option<&str>, limit: i32) -> Vec<Risk> {
@@ -306,6 +341,7 @@ fn report(
     let map = map(model, &h, &visible, map_points);
     let recommendations = recommendations(&visible, recommender);
     let risks = risks(model, h.profiles.as_deref(), top_risks);
+    let soft = soft_pairs(model);
     let r = Report {
         model: model.to_owned(),
         version: h.version,
@@ -322,6 +358,7 @@ fn report(
         map,
         recommendations,
         risks,
+        soft,
         lang,
     };
     persona_report::render(&r)

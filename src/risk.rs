@@ -15,7 +15,7 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 use crate::access::{self, as_owner, Kind};
-use crate::errors::{raise, raise_cluster_error, raise_spi_error as spi_err};
+use crate::errors::{raise, raise_cluster_error, raise_spi_error as spi_err, required};
 use crate::runtime::run_on_pool;
 use crate::sql_text::{quote_ident, quote_literal as literal};
 
@@ -45,6 +45,13 @@ struct UserEvents {
     items: Vec<i64>,
 }
 
+/// The event type names of an array argument; 22004 for a NULL element.
+fn no_nulls(v: Vec<Option<String>>, name: &str) -> Vec<String> {
+    v.into_iter()
+        .map(|x| x.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, format!("{name} must not contain NULL"), None, None)))
+        .collect()
+}
+
 fn text_list(v: &serde_json::Value) -> Vec<String> {
     v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
@@ -52,19 +59,22 @@ fn text_list(v: &serde_json::Value) -> Vec<String> {
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe, name = "_score_risks")]
 fn score_risks(
-    profiles: &str,
-    window_secs: i64,
-    view_types: Vec<String>,
-    cart_types: Vec<String>,
-    refund_types: Vec<String>,
-    ring_distance: f64,
-    ring_min_accounts: i32,
-    threshold: f64,
+    profiles: Option<&str>,
+    window_secs: Option<i64>,
+    view_types: Option<Vec<Option<String>>>,
+    cart_types: Option<Vec<Option<String>>>,
+    refund_types: Option<Vec<Option<String>>>,
+    ring_distance: Option<f64>,
+    ring_min_accounts: Option<i32>,
+    threshold: Option<f64>,
     signup_col: Option<String>,
 ) -> TableIterator<'static, (name!(users, i64), name!(risky, i64), name!(rings, i64), name!(seconds, f64))> {
+    required!(profiles, window_secs, view_types, cart_types, refund_types, ring_distance, ring_min_accounts, threshold);
+    let (view_types, cart_types, refund_types) =
+        (no_nulls(view_types, "view_types"), no_nulls(cart_types, "cart_types"), no_nulls(refund_types, "refund_types"));
     let started = Instant::now();
     let owner = access::require_use(Kind::Profiles, profiles, "score their risks");
-    let options: pgrx::JsonB = crate::spi::first(
+    let options: crate::jsonb::JsonbText = crate::spi::first(
         "read the profile definition",
         "SELECT options FROM persona.profile_definitions WHERE name = $1",
         &[profiles.into()],
@@ -82,7 +92,7 @@ fn score_risks(
         "SELECT as_of::text FROM persona.profile_definitions WHERE name = $1",
         &[profiles.into()],
     );
-    let o = options.0;
+    let o = options.parse("the stored options of the profiles");
     let col = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let types = EventTypes {
         views: view_types,

@@ -15,6 +15,7 @@ use pgrx::PgSqlErrorCode;
 
 use crate::errors::{raise, raise_cluster_error};
 
+mod mixture;
 mod read;
 mod score;
 mod store;

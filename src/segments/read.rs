@@ -4,7 +4,7 @@
 //! and a sample whatever their number (`persona_cluster::FirstRead`); when
 //! they do not fit, every pass the driver asks for runs the query again.
 
-use persona_cluster::{ClusterError, FirstRead, KeptRows, Metric, RowSource, ValidTrainParams};
+use persona_cluster::{ClusterError, FirstRead, KeptRows, Metric, RowSource};
 use pgrx::PgSqlErrorCode;
 
 use super::raise_train_error;
@@ -61,9 +61,8 @@ fn check_row(key: i64, v: &[f32], dim: &mut usize, metric: Metric) {
 }
 
 /// Reads `query` once: keys, a sample, and the vectors if they fit in `budget_bytes`.
-pub fn first_read<'q>(query: &'q str, params: &ValidTrainParams, budget_bytes: usize) -> FirstReadOf<'q> {
-    let metric = params.metric();
-    let mut first = FirstRead::new(metric, params.sample_size(), budget_bytes, params.seed());
+pub fn first_read<'q>(query: &'q str, metric: Metric, sample_size: usize, seed: u64, budget_bytes: usize) -> FirstReadOf<'q> {
+    let mut first = FirstRead::new(metric, sample_size, budget_bytes, seed);
     let mut keys = Vec::new();
     let mut dim = 0;
     let skipped = scan_vectors(query, &mut |key, v| {

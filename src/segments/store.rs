@@ -83,7 +83,8 @@ fn distinctive_words(texts: &str, t: &Trained, ids: &[i32]) -> HashMap<i32, Vec<
         .collect()
 }
 
-/// Writes `trained` as the next version of `model` and returns its number.
+/// Writes `trained` as the next version of `model`; returns its number and
+/// the segment id of each of the training's labels.
 #[allow(clippy::too_many_arguments)]
 pub fn store(
     model: &str,
@@ -95,7 +96,7 @@ pub fn store(
     trained: &Trained,
     texts: Option<&str>,
     floor: Option<i32>,
-) -> i32 {
+) -> (i32, Vec<i32>) {
     let (t, keys) = (&trained.model, &trained.keys[..]);
     let mut sizes = vec![0i64; t.k];
     for a in &t.assignments {
@@ -212,5 +213,5 @@ pub fn store(
     }
     Spi::run_with_args("SELECT persona._describe_segments($1, $2)", &[model.into(), version.into()])
         .unwrap_or_else(|e| spi_err("describe the segments", e));
-    version
+    (version, ids)
 }

@@ -73,27 +73,7 @@ fn kmeans_train(
     }
     .check()
     .unwrap_or_else(|e| raise_train_error(e));
-    let (source_text, from, key_col, vector_col) = match (source, profiles) {
-        (Some(s), None) => {
-            let from = crate::source::from_item(s, "source");
-            for (col, kind, arg) in [(key_col, "integer", "key_col"), (vector_col, "vector", "vector_col")] {
-                Spi::run_with_args("SELECT persona._column_type($1, $2, $3, $4)", &[s.into(), col.into(), kind.into(), arg.into()])
-                    .unwrap_or_else(|e| spi_err("check the source", e));
-            }
-            (s.to_owned(), from, key_col.to_owned(), vector_col.to_owned())
-        }
-        (None, Some(p)) => {
-            crate::access::require_read(Kind::Profiles, p, "train on them");
-            let from = format!("(SELECT user_id, profile_vec FROM persona.profiles WHERE name = {})", literal(p));
-            (from.clone(), from, "user_id".to_owned(), "profile_vec".to_owned())
-        }
-        _ => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "give either source or profiles".to_owned(),
-            None,
-            Some("source => 'table or (query)', or profiles => 'a name given to persona.build_profiles()'."),
-        ),
-    };
+    let (source_text, from, key_col, vector_col) = resolve_source(source, profiles, key_col, vector_col);
     let texts_from = texts.map(|t| crate::source::from_item(t, "texts"));
     let query = format!(
         "SELECT (s.{k})::bigint, (s.{v})::real[] FROM {from} s",
@@ -102,7 +82,7 @@ fn kmeans_train(
     );
     let budget = crate::gucs::kmeans_work_mem_bytes();
     let started = Instant::now();
-    let read = first_read(&query, &args, budget);
+    let read = first_read(&query, args.metric(), args.sample_size(), args.seed(), budget);
     let read_seconds = started.elapsed().as_secs_f64();
     if read.skipped > 0 {
         pgrx::notice!("kmeans_train: skipped {} rows with a NULL key or vector", read.skipped);
@@ -145,7 +125,7 @@ fn kmeans_train(
         "n_init": n_init, "max_iter": max_iter, "tol": tol, "seed": seed, "sample_size": sample_size, "init": init,
         "texts": texts, "work_mem_bytes": budget,
     });
-    let version = store(model, &source_text, &query, profiles, args.metric(), params, &trained, texts_from.as_deref(), floor);
+    let (version, _) = store(model, &source_text, &query, profiles, args.metric(), params, &trained, texts_from.as_deref(), floor);
     let t = &trained.model;
     TableIterator::once((
         version,
@@ -157,4 +137,31 @@ fn kmeans_train(
         trained.mode().to_owned(),
         trained.seconds,
     ))
+}
+
+/// The rows to train on: a source with its key and vector columns (checked),
+/// or a profile definition's vectors (readable by the caller). Returns the
+/// source as recorded, the FROM item, and the two columns.
+pub(super) fn resolve_source(source: Option<&str>, profiles: Option<&str>, key_col: &str, vector_col: &str) -> (String, String, String, String) {
+    match (source, profiles) {
+        (Some(s), None) => {
+            let from = crate::source::from_item(s, "source");
+            for (col, kind, arg) in [(key_col, "integer", "key_col"), (vector_col, "vector", "vector_col")] {
+                Spi::run_with_args("SELECT persona._column_type($1, $2, $3, $4)", &[s.into(), col.into(), kind.into(), arg.into()])
+                    .unwrap_or_else(|e| spi_err("check the source", e));
+            }
+            (s.to_owned(), from, key_col.to_owned(), vector_col.to_owned())
+        }
+        (None, Some(p)) => {
+            crate::access::require_read(Kind::Profiles, p, "train on them");
+            let from = format!("(SELECT user_id, profile_vec FROM persona.profiles WHERE name = {})", literal(p));
+            (from.clone(), from, "user_id".to_owned(), "profile_vec".to_owned())
+        }
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "give either source or profiles".to_owned(),
+            None,
+            Some("source => 'table or (query)', or profiles => 'a name given to persona.build_profiles()'."),
+        ),
+    }
 }

@@ -19,7 +19,8 @@
 //! * Soft segments: [`fit_gmm`], a Gaussian mixture (linfa's EM) on a
 //!   whitening principal-component reduction of the sample, settings checked
 //!   by [`GmmParams::check`]; the [`GmmModel`] it gives is plain numbers
-//!   ([`GmmParts`]) to store, reload and score anywhere.
+//!   ([`GmmParts`]) to store, reload and score anywhere; [`mixture_segments`]
+//!   turns its scores into segments with centres, distances and spreads.
 //! * Rings of near-identical rows: [`rings`], linfa's DBSCAN with region
 //!   queries from LSH buckets, settings checked by [`RingParams::check`].
 //!
@@ -47,6 +48,7 @@ mod lsh;
 mod matching;
 mod nearest;
 mod minibatch;
+mod mixture_segments;
 mod params;
 mod pass;
 mod projection;
@@ -73,6 +75,7 @@ pub use fit::{choose_k, fit, KCandidate, KChoice, KMeansConfig, KMeansResult};
 pub use lloyd::{IterationStats, Lloyd};
 pub use matching::{hungarian_min_cost, match_centroids};
 pub use minibatch::MiniBatch;
+pub use mixture_segments::{assign_soft, mixture_segments, SoftAssignment, SoftSegmentation};
 pub use params::{Init, TrainParams, ValidTrainParams, MAX_ITER, MAX_N_INIT, MAX_SAMPLE_SIZE};
 pub use pass::{PassAccumulator, PassOutcome};
 pub use ring_params::{RingParams, ValidRingParams, MAX_MIN_POINTS};

@@ -86,6 +86,12 @@ pub(crate) struct Labels {
     pub col_anomaly: &'static str,
     pub col_distance: &'static str,
     pub risks_scored_note: &'static str,
+    pub soft_heading: &'static str,
+    pub soft_note: &'static str,
+    pub soft_empty: &'static str,
+    pub col_second_segment: &'static str,
+    pub col_users: &'static str,
+    pub col_mean_second: &'static str,
     pub col_risk_score: &'static str,
     pub col_reasons: &'static str,
 }
@@ -191,6 +197,13 @@ static EN: Labels = Labels {
                         or purchases, rings of accounts with near-identical sequences, new accounts spending much, refunds) in robust \
                         standard deviations beyond the shop's own users, with the reasons in words and numbers.",
     col_risk_score: "risk score",
+    soft_heading: "Users between two segments",
+    soft_note: "A mixture gives every user a probability of each segment (<code>persona.soft_segments</code>): the users whose \
+                most probable segment has less than 0.9, by their first and second segment.",
+    soft_empty: "Every user is in one segment with a probability of 0.9 or more.",
+    col_second_segment: "second segment",
+    col_users: "users",
+    col_mean_second: "mean probability of the second",
     col_reasons: "reasons",
 };
 
@@ -267,5 +280,11 @@ static ZH: Labels = Labels {
     risks_scored_note: "按风险分数排序的用户（<code>persona.score_risks</code>）：每个滥用信号（短时间内的大量事件、只浏览不加购不购买、\
                         行为序列几乎相同的账号团伙、新账号大额消费、退款退货）相对本店用户超出阈值的稳健标准差之和；理由保留原文（英文）及其数字。",
     col_risk_score: "风险分数",
+    soft_heading: "介于两个分群之间的用户",
+    soft_note: "混合模型给出每个用户属于各分群的概率（<code>persona.soft_segments</code>）：最可能分群的概率低于 0.9 的用户，按第一、第二分群统计。",
+    soft_empty: "每个用户属于某一分群的概率都在 0.9 或以上。",
+    col_second_segment: "第二分群",
+    col_users: "用户数",
+    col_mean_second: "第二分群的平均概率",
     col_reasons: "理由",
 };

@@ -78,6 +78,17 @@ pub struct Risk {
     pub reasons: Option<String>,
 }
 
+/// Users of a mixture whose most probable segment is `segment` with less
+/// than 0.9, and whose second is `second`.
+#[derive(Debug, Clone)]
+pub struct SoftPair {
+    pub segment: i32,
+    pub second: i32,
+    pub users: i64,
+    /// Their mean probability of `second`.
+    pub mean_second: f64,
+}
+
 /// Everything the report shows.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -99,6 +110,8 @@ pub struct Report {
     /// `None` when no recommendations were computed for this model's users.
     pub recommendations: Option<Vec<ExemplarRecommendations>>,
     pub risks: Vec<Risk>,
+    /// For a mixture: users partly in two segments, by pair, largest first.
+    pub soft: Option<Vec<SoftPair>>,
     /// The language of the report's own words (data is shown as it is).
     pub lang: Lang,
 }
@@ -181,6 +194,7 @@ pub fn render(r: &Report) -> String {
     map_section(&mut h, r, l);
     traits_section(&mut h, r, l);
     words_section(&mut h, r, l);
+    soft_section(&mut h, r, l);
     recommendations_section(&mut h, r, l);
     risks_section(&mut h, r, l);
     h.push_str("</main></body></html>\n");
@@ -310,6 +324,32 @@ fn recommendations_section(h: &mut String, r: &Report, l: &Labels) {
             escape(label),
             e.user_id,
             items
+        );
+    }
+    h.push_str("</table></section>\n");
+}
+
+fn soft_section(h: &mut String, r: &Report, l: &Labels) {
+    let Some(pairs) = &r.soft else { return };
+    let _ = writeln!(h, "<section id=\"soft\"><h2>{}</h2><p class=\"note\">{}</p>", l.soft_heading, l.soft_note);
+    if pairs.is_empty() {
+        let _ = write!(h, "<p class=\"empty\">{}</p></section>\n", l.soft_empty);
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        l.col_segment, l.col_second_segment, l.col_users, l.col_mean_second
+    );
+    let swatch = |s: i32| format!("<span class=\"swatch\" style=\"background:{}\"></span>{s}", colour(s));
+    for p in pairs {
+        let _ = writeln!(
+            h,
+            "<tr class=\"soft\"><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td></tr>",
+            swatch(p.segment),
+            swatch(p.second),
+            p.users,
+            p.mean_second
         );
     }
     h.push_str("</table></section>\n");

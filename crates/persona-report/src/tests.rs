@@ -39,6 +39,7 @@ fn report() -> Report {
             items: vec![Recommendation { item_id: 7, score: 0.9, reason: "bought with <b>".to_owned() }],
         }]),
         risks: vec![Risk { user_id: 99, segment: 2, anomaly_score: 8.5, distance: 0.7, reasons: None }],
+        soft: None,
         lang: Lang::En,
     }
 }
@@ -185,4 +186,17 @@ fn risks_with_reasons_show_the_reasons_escaped() {
     assert!(html.contains("<th>reasons</th>"));
     assert!(html.contains("&lt;b&gt;same&lt;/b&gt; sequence as 97 other accounts"));
     assert!(!html.contains("<th>distance</th>"));
+}
+
+#[test]
+fn a_mixture_shows_the_users_between_two_segments() {
+    let mut r = report();
+    assert_eq!(count(&render(&r), "<section id=\"soft\">"), 0);
+    r.soft = Some(vec![SoftPair { segment: 1, second: 2, users: 40, mean_second: 0.31 }]);
+    let html = render(&r);
+    assert_eq!(count(&html, "<section id=\"soft\">"), 1);
+    assert_eq!(count(&html, "class=\"soft\""), 1);
+    assert!(html.contains("<td class=\"num\">40</td><td class=\"num\">0.31</td>"));
+    r.soft = Some(Vec::new());
+    assert!(render(&r).contains("Every user is in one segment"));
 }
