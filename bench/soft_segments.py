@@ -8,7 +8,8 @@ a likelihood.
     soft_segments.py DUMP.json
 
 DUMP.json (written by soft_segments.sh): {"rows": [[user, persona, kmeans_segment,
-gmm_segment, [vector...]], ...], "mixture": {...persona.kmeans_models.mixture...}}
+gmm_segment, [vector...], gmm_at_kmeans_k_segment], ...], "mixture": {...}, "mixture_k": {...}}
+(the mixtures as persona.kmeans_models.mixture stores them)
 """
 import json
 import sys
@@ -57,11 +58,17 @@ def main():
     gm = np.array([r[3] for r in rows])
     z = project(np.array([r[4] for r in rows], dtype=float), m)
     ll_km, ll_gm = kmeans_loglik(z, km), gmm_loglik(z, m)
+    mk = dump["mixture_k"]
+    gk = np.array([r[5] for r in rows])
+    zk = project(np.array([r[4] for r in rows], dtype=float), mk)
+    ll_km_k, ll_gk = kmeans_loglik(zk, km), gmm_loglik(zk, mk)
     print(f"{len(rows)} users, {len(set(persona))} planted personas, {m['components_dim']} projected dimensions")
     print(f"K-Means (persona.kmeans_train, k = {len(set(km))}): ARI {adjusted_rand_score(persona, km):.3f}, "
           f"log-likelihood {ll_km:.3f} a user (as spherical Gaussians)")
     print(f"GMM (persona.gmm_train, k = {m['k']}):     ARI {adjusted_rand_score(persona, gm):.3f}, "
           f"log-likelihood {ll_gm:.3f} a user ({ll_gm - ll_km:+.3f})")
+    print(f"GMM with K-Means' k = {mk['k']}:          ARI {adjusted_rand_score(persona, gk):.3f}, "
+          f"log-likelihood {ll_gk:.3f} a user in its own projection, K-Means there {ll_km_k:.3f} ({ll_gk - ll_km_k:+.3f})")
 
 
 if __name__ == "__main__":

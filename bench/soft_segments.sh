@@ -45,7 +45,10 @@ SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS km_s \gset
 SELECT clock_timestamp() AS t0 \gset
 SELECT k AS gm_k FROM persona.gmm_train('gm', profiles => 'shop') \gset
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS gm_s \gset
-\echo kmeans_train :km_s s (k = :km_k), gmm_train :gm_s s (k = :gm_k)
+SELECT clock_timestamp() AS t0 \gset
+SELECT k AS gk_k FROM persona.gmm_train('gk', profiles => 'shop', k => :km_k) \gset
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS gk_s \gset
+\echo kmeans_train :km_s s (k = :km_k by silhouette), gmm_train :gm_s s (k = :gm_k by BIC), gmm_train at the K-Means k :gk_s s
 SELECT round(avg(probability)::numeric, 3) AS mean_top_probability,
        round((count(*) FILTER (WHERE probability < 0.9))::numeric / count(*), 3) AS share_below_0_9
 FROM persona.soft_segments WHERE model = 'gm';
@@ -53,12 +56,14 @@ FROM persona.soft_segments WHERE model = 'gm';
 \pset format unaligned
 \o dump.json
 SELECT json_build_object(
-    'rows', (SELECT json_agg(json_build_array(p.user_id, t.persona_id, a.segment, b.segment, p.profile_vec) ORDER BY p.user_id)
+    'rows', (SELECT json_agg(json_build_array(p.user_id, t.persona_id, a.segment, b.segment, p.profile_vec, c.segment) ORDER BY p.user_id)
              FROM persona.profiles p JOIN personas t USING (user_id)
              JOIN persona.segment_members a ON a.model = 'km' AND a.user_id = p.user_id
              JOIN persona.segment_members b ON b.model = 'gm' AND b.user_id = p.user_id
+             JOIN persona.segment_members c ON c.model = 'gk' AND c.user_id = p.user_id
              WHERE p.name = 'shop'),
-    'mixture', (SELECT mixture FROM persona.kmeans_models WHERE name = 'gm' ORDER BY version DESC LIMIT 1));
+    'mixture', (SELECT mixture FROM persona.kmeans_models WHERE name = 'gm' ORDER BY version DESC LIMIT 1),
+    'mixture_k', (SELECT mixture FROM persona.kmeans_models WHERE name = 'gk' ORDER BY version DESC LIMIT 1));
 \o
 SQL
 "$PYREF/bin/python" bench/soft_segments.py "$work/shop/dump.json"
