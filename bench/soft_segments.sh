@@ -2,7 +2,8 @@
 # Soft segments (persona.gmm_train) against K-Means (persona.kmeans_train) on the same
 # profiles of a generated shop (persona-shop, planted personas): adjusted Rand index against the
 # personas and log-likelihood a user, both models with automatic k, same run. The profiles are
-# built from behaviour (item2vec) and traits; no text, to keep the run short.
+# built from behaviour (item2vec) and traits; no text, to keep the run short. Also K-Means on
+# profiles built on item factors (persona.train_item_factors) instead of item2vec.
 #
 #   bench/soft_segments.sh [USERS] [SEED]    (defaults: 20000 1)
 set -euo pipefail
@@ -52,6 +53,15 @@ SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS gk_s \gset
 SELECT round(avg(probability)::numeric, 3) AS mean_top_probability,
        round((count(*) FILTER (WHERE probability < 0.9))::numeric / count(*), 3) AS share_below_0_9
 FROM persona.soft_segments WHERE model = 'gm';
+-- The same shop's profiles on item factors instead of item2vec (issue 15: segment quality
+-- must not drop), K-Means with automatic k on them.
+SELECT items FROM persona.train_item_factors('shop_factors', 'events', dim => 64);
+SELECT profiles FROM persona.build_profiles('shop_f', events => 'events', time_col => 'occurred_at', price_col => 'price',
+    order_col => 'order_id', items => 'items', users => 'users', item2vec_model => 'shop_factors');
+SELECT k AS kf_k FROM persona.kmeans_train('km_factors', profiles => 'shop_f') \gset
+SELECT format('K-Means on profiles on item factors (k = %s): ARI %s', :kf_k,
+              round(persona.adjusted_rand_index(array_agg(t.persona_id ORDER BY user_id), array_agg(m.segment ORDER BY user_id))::numeric, 3))
+FROM persona.segment_members m JOIN personas t USING (user_id) WHERE m.model = 'km_factors';
 \pset tuples_only on
 \pset format unaligned
 \o dump.json
