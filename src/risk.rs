@@ -74,24 +74,19 @@ fn score_risks(
         (no_nulls(view_types, "view_types"), no_nulls(cart_types, "cart_types"), no_nulls(refund_types, "refund_types"));
     let started = Instant::now();
     let owner = access::require_use(Kind::Profiles, profiles, "score their risks");
-    let options: crate::jsonb::JsonbText = crate::spi::first(
-        "read the profile definition",
-        "SELECT options FROM persona.profile_definitions WHERE name = $1",
+    // No row comes back as an Err from get_two: both mean no definition.
+    let definition = Spi::get_two_with_args::<crate::jsonb::JsonbText, String>(
+        "SELECT options, as_of::text FROM persona.profile_definitions WHERE name = $1",
         &[profiles.into()],
-    )
-    .unwrap_or_else(|| {
+    );
+    let Ok((Some(options), as_of)) = definition else {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("profiles \"{profiles}\" do not exist"),
             None,
             Some("Build them first with persona.build_profiles()."),
         )
-    });
-    let as_of: Option<String> = crate::spi::first(
-        "read the profile definition",
-        "SELECT as_of::text FROM persona.profile_definitions WHERE name = $1",
-        &[profiles.into()],
-    );
+    };
     let o = options.parse("the stored options of the profiles");
     let col = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let types = EventTypes {
@@ -274,15 +269,17 @@ fn score_risks(
         )
         .unwrap_or_else(|e| spi_err("write persona.risk_scores", e));
     }
-    for (r, &size) in ring_sizes.iter().enumerate() {
-        let members: Vec<i64> = (0..users.len())
-            .filter(|&n| ring_of[n] == Some(r as u32))
-            .map(|n| users[n].user)
-            .take(RING_MEMBERS_SHOWN)
-            .collect();
+    // Members of every ring in one pass over the users.
+    let mut members: Vec<Vec<i64>> = vec![Vec::new(); ring_sizes.len()];
+    for (n, r) in ring_of.iter().enumerate() {
+        if let Some(list) = r.and_then(|r| members.get_mut(r as usize)).filter(|l| l.len() < RING_MEMBERS_SHOWN) {
+            list.push(users[n].user);
+        }
+    }
+    for (r, (&size, list)) in ring_sizes.iter().zip(members).enumerate() {
         Spi::run_with_args(
             "INSERT INTO persona.risk_rings (name, ring, size, members) VALUES ($1, $2, $3, $4)",
-            &[profiles.into(), (r as i32).into(), (size as i64).into(), members.into()],
+            &[profiles.into(), (r as i32).into(), (size as i64).into(), list.into()],
         )
         .unwrap_or_else(|e| spi_err("write persona.risk_rings", e));
     }

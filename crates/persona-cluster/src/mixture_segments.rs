@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::anomaly::cluster_spreads;
 use crate::assign::Assignment;
+use crate::data::{normalize_rows, reported_distance};
 use crate::driver::Segmentation;
 use crate::gmm_model::{GmmModel, MixtureScores};
 use crate::{ClusterError, Metric};
@@ -26,23 +27,9 @@ pub struct SoftSegmentation {
     pub scores: MixtureScores,
 }
 
+/// The distance K-Means reports (`1 - cos` of unit vectors under Cosine).
 fn distance(row: &[f32], centre: &[f32], metric: Metric) -> f32 {
-    match metric {
-        Metric::L2 => row.iter().zip(centre).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>().sqrt() as f32,
-        Metric::Cosine => {
-            let (mut dot, mut nr, mut nc) = (0.0f64, 0.0f64, 0.0f64);
-            for (a, b) in row.iter().zip(centre) {
-                dot += f64::from(*a) * f64::from(*b);
-                nr += f64::from(*a).powi(2);
-                nc += f64::from(*b).powi(2);
-            }
-            if nr == 0.0 || nc == 0.0 {
-                1.0
-            } else {
-                (1.0 - dot / (nr.sqrt() * nc.sqrt())).clamp(0.0, 2.0) as f32
-            }
-        }
-    }
+    reported_distance(row, centre, metric) as f32
 }
 
 /// The index of the largest value other than `first` (`None` with one value).
@@ -50,8 +37,9 @@ fn second(p: &[f64], first: usize) -> Option<usize> {
     (0..p.len()).filter(|&j| j != first).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)))
 }
 
-/// Scores `rows` (row-major, `dim` values each) with `model` and turns the
-/// result into segments. Under Cosine the centres are unit length.
+/// Scores `rows` (row-major, `dim` values each; under Cosine unit length, as
+/// a source's first read keeps them) with `model` and turns the result into
+/// segments. Under Cosine the centres are unit length.
 pub fn mixture_segments(rows: &[f32], dim: usize, model: &GmmModel) -> Result<SoftSegmentation, ClusterError> {
     if dim != model.dim() {
         return Err(ClusterError::InvalidSetting(format!("rows have {dim} values, the mixture {}", model.dim())));
@@ -153,6 +141,11 @@ pub fn assign_soft(model: &GmmModel, row: &[f32], centroids: &[f32]) -> Result<S
         return Err(ClusterError::InvalidSetting(format!("{} centre values for {k} segments of {dim}", centroids.len())));
     }
     let probabilities = model.probabilities(row)?;
+    let mut unit = row.to_vec();
+    if metric == Metric::Cosine {
+        normalize_rows(&mut unit, dim)?;
+    }
+    let row = &unit[..];
     let label = (0..k).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]).then(b.cmp(&a))).unwrap_or(0);
     let second = second(&probabilities, label);
     let centre = |j: usize| &centroids[j * dim..(j + 1) * dim];
