@@ -25,7 +25,7 @@ start)
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron,persona'
 cron.database_name = 'postgres'
 max_worker_processes = 16
 max_parallel_workers_per_gather = 2

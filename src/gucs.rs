@@ -22,6 +22,9 @@ pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(32);
 /// Memory K-Means training may use to hold the vectors, in kB.
 pub static KMEANS_WORK_MEM: GucSetting<i32> = GucSetting::<i32>::new(1024 * 1024);
 
+/// Whether this session's embedding goes to the embedder worker when one runs.
+static USE_EMBEDDER: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// Segments smaller than this are hidden in persona.segments.
 static K_ANONYMITY_FLOOR: GucSetting<i32> = GucSetting::<i32>::new(10);
 
@@ -53,6 +56,14 @@ pub fn init() {
         &BATCH_SIZE,
         1,
         4096,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"persona.use_embedder",
+        c"Embed through the shared embedder worker when it runs (persona in shared_preload_libraries).",
+        c"Off: this session loads its own copy of each model and embeds in its own process, as without the worker. SELECT * FROM persona.embedder shows which mode is active.",
+        &USE_EMBEDDER,
         GucContext::Userset,
         GucFlags::default(),
     );
@@ -115,6 +126,10 @@ fn cores() -> usize {
 /// `persona.k_anonymity_floor`, as set by a superuser.
 pub fn k_anonymity_floor() -> i32 {
     K_ANONYMITY_FLOOR.get().max(1)
+}
+
+pub fn use_embedder() -> bool {
+    USE_EMBEDDER.get()
 }
 
 pub fn batch_size() -> usize {

@@ -11,17 +11,21 @@ mod access;
 mod aggregates;
 mod clv;
 mod embed;
+mod embed_on_change;
+mod embedder;
 mod errors;
 mod gucs;
 mod item2vec;
 mod item_factors;
 mod jsonb;
 mod models;
+mod progress;
 mod recommend;
 mod report;
 mod risk;
 mod runtime;
 mod segments;
+mod shmem;
 mod similarity;
 mod source;
 mod spi;
@@ -77,17 +81,25 @@ extension_sql_file!(
 extension_sql_file!("../sql/recommend.sql", name = "recommend", requires = ["segments"]);
 // Risk scores with reasons, rings of near-identical accounts.
 extension_sql_file!("../sql/risk.sql", name = "risk", requires = ["segments", risk::score_risks]);
+// Columns whose vectors the embedder keeps fresh.
+extension_sql_file!("../sql/embed_on_change.sql", name = "embed_on_change", requires = ["embed_column", embedder::embedder_notify]);
 // Row-level security on model rows, sharing, dropping, erasure.
 extension_sql_file!("../sql/security.sql", name = "security", requires = ["recommend", "risk", access::use_sql]);
 // COMMENT ON for every object, once everything exists.
 extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 
 /// Runs when the library is loaded into a backend (or into the postmaster
-/// under `shared_preload_libraries`). Only settings are defined here: models
+/// under `shared_preload_libraries`). Settings are defined here; under
+/// preloading also the shared memory areas and the embedder worker. Models
 /// and threads are started lazily by the first call that needs them.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
+    if shmem::preloading() {
+        embedder::register();
+        progress::register();
+        shmem::install_hooks();
+    }
 }
 
 // The #[pg_test]s live in pg_test/ (a proc-macro attribute cannot take a

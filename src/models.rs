@@ -61,17 +61,33 @@ fn weight_format(weights: &str) -> WeightFormat {
     }
 }
 
-/// The registry path, weight format and prefix of a model, or 42704 when no
-/// such model is registered.
-fn registered(name: &str) -> (String, WeightFormat, String) {
+/// A registered model as the registry names it, not loaded.
+pub struct Registration {
+    pub name: String,
+    pub dir: PathBuf,
+    pub format: WeightFormat,
+    pub prefix: String,
+    pub dimension: usize,
+}
+
+/// The registry path, weight format, prefix and dimension of a model, or
+/// 42704 when no such model is registered.
+fn registered(name: &str) -> (String, WeightFormat, String, i32) {
     // The scalar subqueries always return one row: NULLs when the name is unknown.
-    let found = Spi::get_three_with_args::<String, String, String>(
-        "SELECT (SELECT path FROM persona.models WHERE name = $1), (SELECT weights FROM persona.models WHERE name = $1),
-                (SELECT prefix FROM persona.models WHERE name = $1)",
+    let found = Spi::get_two_with_args::<String, String>(
+        "SELECT (SELECT path FROM persona.models WHERE name = $1),
+                (SELECT weights || ' ' || dimension || ' ' || prefix FROM persona.models WHERE name = $1)",
         &[name.into()],
     );
     match found {
-        Ok((Some(path), Some(weights), Some(prefix))) => (path, weight_format(&weights), prefix),
+        Ok((Some(path), Some(rest))) => {
+            // weights and dimension never contain a space; the prefix may.
+            let mut parts = rest.splitn(3, ' ');
+            let weights = parts.next().unwrap_or_default();
+            let dimension = parts.next().and_then(|d| d.parse().ok()).unwrap_or(0);
+            let prefix = parts.next().unwrap_or_default().to_owned();
+            (path, weight_format(weights), prefix, dimension)
+        }
         Ok(_) => raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("model \"{name}\" does not exist"),
@@ -85,6 +101,13 @@ fn registered(name: &str) -> (String, WeightFormat, String) {
             None,
         ),
     }
+}
+
+/// The model called `name` (or the default model when None) as registered.
+pub fn registration(name: Option<&str>) -> Registration {
+    let name = name.map(str::to_owned).unwrap_or_else(crate::gucs::default_model);
+    let (path, format, prefix, dimension) = registered(&name);
+    Registration { dir: resolve_path(&path), name, format, prefix, dimension: dimension.max(0) as usize }
 }
 
 /// The model at `dir`, shared with another name of this backend that has
@@ -116,19 +139,13 @@ fn load(name: &str, dir: PathBuf, format: WeightFormat) -> Arc<SentenceEncoder> 
     }
 }
 
-/// The model called `name` (or the default model when None), loading it
-/// into this backend if needed, with the prefix its texts get.
-pub fn encoder(name: Option<&str>) -> (String, Arc<SentenceEncoder>, String) {
-    let name = name.map(str::to_owned).unwrap_or_else(crate::gucs::default_model);
-    let (path, format, prefix) = registered(&name);
-    let dir = resolve_path(&path);
+/// The registered model, loading it into this backend if needed.
+pub fn encoder(model: &Registration) -> Arc<SentenceEncoder> {
     let cached = LOADED.with(|m| {
-        m.borrow().get(&name).and_then(|(p, f, enc)| (*p == dir && *f == format).then(|| enc.clone()))
+        m.borrow().get(&model.name).and_then(|(p, f, enc)| (*p == model.dir && *f == model.format).then(|| enc.clone()))
     });
-    let encoder = cached.unwrap_or_else(|| load_shared(&name, dir, format));
-    (name, encoder, prefix)
+    cached.unwrap_or_else(|| load_shared(&model.name, model.dir.clone(), model.format))
 }
-
 
 /// Registers (or, with `replace`, re-registers) a model directory on the
 /// database server. Superuser only: it makes the server read files.
