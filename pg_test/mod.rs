@@ -78,6 +78,18 @@ fn unknown_model_is_an_error() {
     Spi::get_one::<Vec<f32>>("SELECT persona.embed('x', 'nope')").unwrap();
 }
 
+/// `cargo pgrx test`'s cluster does not preload persona: embedding falls
+/// back to the backend's own model copy, and the status view says so.
+#[pg_test]
+fn without_preload_embedding_is_in_process() {
+    let mode = Spi::get_one::<String>("SELECT mode FROM persona.embedder").unwrap();
+    assert_eq!(mode.as_deref(), Some("in-process (persona is not in shared_preload_libraries)"));
+    let dims = Spi::get_one::<i32>("SELECT array_length(persona.embed('no worker here'), 1)").unwrap();
+    assert_eq!(dims, Some(384));
+    let pid = Spi::get_one::<i32>("SELECT pid FROM persona.embedder").unwrap();
+    assert_eq!(pid, None);
+}
+
 #[pg_test]
 fn default_model_setting_is_used() {
     Spi::run("SET persona.default_model = 'all-MiniLM-L6-v2'").unwrap();

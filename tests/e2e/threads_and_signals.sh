@@ -3,6 +3,8 @@
 # and pool are created lazily, never at load time), and once they exist each
 # has SIGINT, SIGQUIT, SIGALRM, SIGTERM and SIGUSR1 blocked, so Postgres'
 # handlers only ever run on the backend's own thread, which keeps them open.
+# These sessions embed in-process (persona.use_embedder = off); the embedder
+# worker's own threads are checked the same way at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/common.sh
@@ -17,6 +19,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 out=$("${PSQL[@]}" -d "$DB" -At <<'SQL'
 CREATE EXTENSION persona;
 LOAD 'persona';
+SET persona.use_embedder = off;
 SELECT pg_backend_pid() AS pid \gset
 \setenv BACKEND_PID :pid
 \! echo "before $(ls /proc/$BACKEND_PID/task | wc -l) $(grep VmRSS /proc/$BACKEND_PID/status | awk '{print $2}')"
@@ -55,6 +58,7 @@ done < <(echo "$out" | grep '^thread')
 # per value: 301 threads after 1..24).
 script() {
     echo "LOAD 'persona';"
+    echo "SET persona.use_embedder = off;"
     echo 'SELECT pg_backend_pid() AS pid \gset'
     echo '\setenv BACKEND_PID :pid'
     echo '\! echo "pid $BACKEND_PID"'
@@ -86,5 +90,23 @@ while read -r _ tid name mask; do
     [ $((blocked & need)) = "$need" ] || fail "after resizing, thread $tid ($name) has SigBlk $mask: signals not blocked"
 done < <(echo "$out" | grep '^thread')
 echo "persona.threads 1..24 then 0 in one session: at most $most threads in the backend ($cores cores)"
+
+# The embedder worker (the cluster preloads persona): after it embedded,
+# its inference threads block the same signals; its main thread does not.
+"${PSQL[@]}" -d "$DB" -Atc "SELECT array_length(persona.embed('through the worker'), 1)" >/dev/null
+wpid=$("${PSQL[@]}" -d "$DB" -Atc "SELECT pid FROM persona.embedder WHERE mode = 'worker'")
+[ -n "$wpid" ] || fail "no embedder worker"
+wthreads=0
+for t in /proc/"$wpid"/task/*; do
+    tid=$(basename "$t"); blocked=$((16#$(awk '/^SigBlk/ { print $2 }' "$t/status")))
+    if [ "$tid" = "$wpid" ]; then
+        [ $((blocked & (1 << 14))) = 0 ] || fail "the embedder worker's main thread blocks SIGTERM"
+        continue
+    fi
+    [ $((blocked & need)) = "$need" ] || fail "embedder worker thread $tid ($(cat "$t/comm")) does not block signals"
+    wthreads=$((wthreads + 1))
+done
+[ "$wthreads" -ge 1 ] || fail "the embedder worker has no inference threads"
+echo "embedder worker $wpid: $wthreads inference threads, all with signals blocked"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB"
 echo "e2e threads_and_signals: ok ($workers worker threads, all with signals blocked)"
