@@ -70,13 +70,17 @@ BEGIN
     -- Fail on an unknown or broken model before scanning anything.
     PERFORM persona.embed('', model);
 
+    -- Shown in persona.progress until the end; an error or cancel ends it too.
+    PERFORM persona._progress_begin('embed_column', 'counting rows', 'rows', NULL);
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL', tbl, vec_col, text_col)
        INTO total;
     IF total = 0 THEN
+        PERFORM persona._progress_end();
         RAISE NOTICE 'embed_column: no row of % needs an embedding', tbl;
         RETURN;
     END IF;
     RAISE NOTICE 'embed_column: % rows of % to embed', total, tbl;
+    PERFORM persona._progress_update(0, 'embedding', total);
 
     pick_sql := format(
         'SELECT array_agg(ctid) FROM (SELECT ctid FROM %s WHERE ctid > $1 AND %I IS NULL AND %I IS NOT NULL LIMIT %s) s',
@@ -97,6 +101,7 @@ BEGIN
             EXIT WHEN wrapped;
             wrapped := true;
             last_tid := '(0,0)';
+            PERFORM persona._progress_update(done, 'embedding rows added meanwhile');
             CONTINUE;
         END IF;
         SELECT max(x) INTO last_tid FROM unnest(tids) x;
@@ -104,6 +109,7 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         done := done + n;
         COMMIT;
+        PERFORM persona._progress_update(done);
         IF clock_timestamp() - noticed >= interval '5 seconds' THEN
             elapsed := extract(epoch FROM clock_timestamp() - started);
             RAISE NOTICE 'embed_column: % of % rows, % rows/s, about % s left',
@@ -113,6 +119,7 @@ BEGIN
         END IF;
     END LOOP;
 
+    PERFORM persona._progress_end();
     elapsed := greatest(extract(epoch FROM clock_timestamp() - started), 1e-9);
     RAISE NOTICE 'embed_column: embedded % rows of % in % s (% rows/s)',
         done, tbl, round(elapsed::numeric, 1), round((done / elapsed)::numeric, 1);

@@ -82,6 +82,8 @@ DECLARE
     def persona.profile_definitions;
     j jsonb;
 BEGIN
+    -- Steps 1-6 of the calling build or refresh (persona.progress).
+    PERFORM persona._progress_update(1, 'reading events');
     PERFORM persona._drop_temp(ARRAY['persona_events', 'persona_items', 'persona_user_stats', 'persona_text_vecs']);
 
     -- 1. The events of the users concerned, as of p_as_of, cleaned: rows
@@ -148,6 +150,7 @@ BEGIN
     END IF;
 
     -- 2. The catalogue: category and price per item, median price per category.
+    PERFORM persona._progress_update(2, 'reading items');
     CREATE TEMP TABLE persona_items (item_id bigint PRIMARY KEY, category text, price float8) ON COMMIT DROP;
     IF o->>'items' IS NOT NULL THEN
         PERFORM persona._read_as(p_owner,
@@ -162,6 +165,7 @@ BEGIN
     ANALYZE pg_temp.persona_items;
 
     -- 3. Per-user figures. Weights: event type weight, halved every half_life.
+    PERFORM persona._progress_update(3, 'per-user figures');
     CREATE TEMP TABLE persona_user_stats ON COMMIT DROP AS
     WITH e AS (
         SELECT e.*, coalesce(e.price, i.price) AS unit_price, e.event_type = ANY (purchase_types) AS is_purchase
@@ -187,6 +191,7 @@ BEGIN
     END IF;
 
     -- 4. Customer-value models (days as the time unit) and activity cut points.
+    PERFORM persona._progress_update(4, 'customer-value models');
     IF fit THEN
         -- Maximum likelihood on a handful of buyers gives meaningless
         -- parameters: below 20 buyers the value columns stay NULL.
@@ -217,6 +222,7 @@ BEGIN
     m_bgnbd := def.bgnbd; m_gg := def.gamma_gamma; cuts := def.activity_cuts;
 
     -- 5. Text vectors: decayed mean of the user's review and search embeddings.
+    PERFORM persona._progress_update(5, 'text vectors');
     CREATE TEMP TABLE persona_text_vecs (user_id bigint PRIMARY KEY, vec real[]) ON COMMIT DROP;
     IF o->>'texts' IS NOT NULL THEN
         PERFORM persona._read_as(p_owner, format($q$
@@ -248,6 +254,7 @@ BEGIN
     END IF;
 
     -- 6. Replace the rows of these users.
+    PERFORM persona._progress_update(6, 'writing profiles');
     IF changed THEN
         DELETE FROM persona.profiles p WHERE p.name = p_name AND p.user_id IN (SELECT user_id FROM pg_temp.persona_changed_users);
     ELSE
@@ -379,6 +386,8 @@ DECLARE
     -- Before any work: one build of a name at a time, and only its owner's.
     owner regrole := persona._claim_model('profiles', name);
 BEGIN
+    -- Seven steps in persona.progress, 1-6 reported by _compute_profiles.
+    PERFORM persona._progress_begin('build_profiles', 'checking the sources', 'steps', 7);
     IF half_life IS NULL OR half_life <= interval '0' THEN
         RAISE EXCEPTION 'half_life must be positive, not %', half_life USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -462,6 +471,7 @@ BEGIN
         RAISE NOTICE 'profiles "%": no events in %; no profiles written', name, events;
         DELETE FROM persona.profiles p WHERE p.name = build_profiles.name;
         UPDATE persona.profile_definitions d SET profiles = 0 WHERE d.name = build_profiles.name;
+        PERFORM persona._progress_end();
         RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint, extract(epoch FROM clock_timestamp() - started)::float8;
         RETURN;
     END IF;
@@ -471,6 +481,7 @@ BEGIN
     SELECT * INTO r FROM persona._compute_profiles(name, owner, o, coalesce(as_of, watermark, now()), true, false);
     UPDATE persona.profile_definitions d SET profiles = r.n_profiles WHERE d.name = build_profiles.name;
     RAISE NOTICE 'profiles "%": wrote % profiles', name, r.n_profiles;
+    PERFORM persona._progress_end();
     RETURN QUERY SELECT r.n_profiles, r.n_events, r.n_duplicates, r.n_skipped,
         extract(epoch FROM clock_timestamp() - started)::float8;
 END
@@ -495,6 +506,8 @@ DECLARE
     r record;
     km record;
 BEGIN
+    -- Eight steps in persona.progress, 1-6 reported by _compute_profiles.
+    PERFORM persona._progress_begin('refresh_profiles', 'finding changed users', 'steps', 8);
     -- One refresh of a definition at a time; readers are not blocked.
     SELECT * INTO d FROM persona.profile_definitions p WHERE p.name = refresh_profiles.name FOR UPDATE;
     IF NOT FOUND THEN
@@ -577,6 +590,7 @@ BEGIN
         END IF;
         UPDATE persona.profile_definitions p SET profiles = (SELECT count(*) FROM persona.profiles q WHERE q.name = d.name)
          WHERE p.name = d.name AND n_vanished > 0;
+        PERFORM persona._progress_end();
         RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint, extract(epoch FROM clock_timestamp() - started)::float8;
         RETURN;
     END IF;
@@ -586,6 +600,7 @@ BEGIN
     new_as_of := CASE WHEN o->>'as_of' IS NOT NULL THEN (o->>'as_of')::timestamptz
                       ELSE greatest(d.as_of, new_mark, new_text_mark) END;
     SELECT * INTO r FROM persona._compute_profiles(d.name, owner, o, new_as_of, false, true);
+    PERFORM persona._progress_update(7, 're-assigning segments');
     -- Segments trained on these profiles (the ones this caller may write):
     -- re-assign the refreshed users to the current version of each model.
     FOR km IN SELECT DISTINCT ON (m.name) m.name, m.version, m.algorithm FROM persona.kmeans_models m
@@ -622,6 +637,7 @@ BEGIN
            profiles = (SELECT count(*) FROM persona.profiles q WHERE q.name = d.name)
      WHERE p.name = d.name;
     RAISE NOTICE 'profiles "%": refreshed % users', name, r.n_profiles;
+    PERFORM persona._progress_end();
     RETURN QUERY SELECT r.n_profiles, r.n_events, r.n_duplicates, r.n_skipped,
         extract(epoch FROM clock_timestamp() - started)::float8;
 END

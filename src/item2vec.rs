@@ -71,6 +71,7 @@ fn read_sequences(from: &str, user_col: &str, item_col: &str, time_col: &str) ->
             if batch.is_empty() {
                 break;
             }
+            crate::progress::advance(batch.len() as i64);
             for row in batch {
                 let user = row.col::<String>(1);
                 let item = row.col::<i64>(2);
@@ -91,7 +92,7 @@ fn read_sequences(from: &str, user_col: &str, item_col: &str, time_col: &str) ->
     (sequences, skipped)
 }
 
-fn store_vectors(model: &str, trainer: &Trainer, dim: usize) {
+fn store_vectors(model: &str, trainer: &Trainer, dim: usize, job: &crate::progress::Job) {
     let run = |sql: &str, args: &[pgrx::datum::DatumWithOid]| {
         Spi::run_with_args(sql, args).unwrap_or_else(|e| {
             raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, "cannot write persona.item_vectors".to_owned(), Some(e.to_string()), None)
@@ -108,6 +109,7 @@ fn store_vectors(model: &str, trainer: &Trainer, dim: usize) {
              SELECT $1, $2[k], $3[(k - 1) * $4 + 1 : k * $4] FROM generate_subscripts($2, 1) k",
             &[model.into(), ids.into(), flat.into(), (dim as i32).into()],
         );
+        job.add(chunk.len() as i64);
     }
 }
 
@@ -153,6 +155,7 @@ fn train_item2vec(
         raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), None, None);
     }
     let started = Instant::now();
+    let job = crate::progress::Job::start("train_item2vec", "reading sequences", "rows", None);
     let from = format!("{} AS persona_source", crate::source::from_item(source, "source"));
     check_item_type(&from, item_col);
     let (sequences, skipped) = read_sequences(&from, user_col, item_col, time_col);
@@ -169,11 +172,13 @@ fn train_item2vec(
         Err(e) => raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), None, None),
     };
     drop(sequences);
+    job.phase(&format!("epoch 1/{}", config.epochs), "items", Some(trainer.progress().items_total as i64));
     let train_start = Instant::now();
     let mut last_epoch = 0;
     loop {
         check_for_interrupts!();
         let p = trainer.step(STEP_ITEMS);
+        job.step(p.items_done as i64, &format!("epoch {}/{}", (p.epoch + 1).min(config.epochs), config.epochs));
         if p.epoch != last_epoch || p.finished {
             last_epoch = p.epoch;
             let secs = train_start.elapsed().as_secs_f64().max(1e-9);
@@ -189,7 +194,8 @@ fn train_item2vec(
             break;
         }
     }
-    store_vectors(model, &trainer, config.dim);
+    job.phase("storing vectors", "items", Some(trainer.vocab().len() as i64));
+    store_vectors(model, &trainer, config.dim, &job);
     let items = trainer.vocab().len() as i64;
     let trained = trainer.progress().items_done as i64;
     TableIterator::once((items, n_sequences, trained, started.elapsed().as_secs_f64()))

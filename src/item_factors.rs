@@ -111,6 +111,7 @@ fn train_item_factors(
     let mut items: HashMap<i64, u32> = HashMap::new();
     let mut item_ids: Vec<i64> = Vec::new();
     let mut cells: Vec<(u32, u32, f32)> = Vec::new();
+    let job = crate::progress::Job::start("train_item_factors", "reading events", "cells", None);
     Spi::connect(|client| {
         let mut cursor = client.open_cursor(&query, &[types.into(), values.into()]);
         loop {
@@ -119,6 +120,7 @@ fn train_item_factors(
             if batch.is_empty() {
                 break;
             }
+            job.add(batch.len() as i64);
             for row in batch {
                 let (Ok(Some(u)), Ok(Some(i)), Ok(Some(v))) = (row.get::<i64>(1), row.get::<i64>(2), row.get::<f64>(3)) else {
                     continue;
@@ -150,13 +152,16 @@ fn train_item_factors(
         .check(n_users, n_items)
         .unwrap_or_else(|e| raise_svd_error(e));
     // On this thread: the SVD asks stop() between its steps, and a cancel is
-    // Postgres' own ERROR raised from here.
+    // Postgres' own ERROR raised from here (and the step count is reported).
+    job.phase(&format!("truncated SVD of {n_users} users x {n_items} items"), "steps", None);
     let stop = || {
         check_for_interrupts!();
+        job.add(1);
         false
     };
     let svd = truncated_svd(&matrix, &params, &stop).unwrap_or_else(|e| raise_svd_error(e));
     let explained = svd.explained_share();
+    job.phase("storing vectors", "items", Some(n_items as i64));
     Spi::run_with_args("DELETE FROM persona.item_vectors WHERE model = $1", &[model.into()])
         .unwrap_or_else(|e| spi_err("write persona.item_vectors", e));
     for (n, chunk) in item_ids.chunks(1000).enumerate() {
@@ -169,6 +174,7 @@ fn train_item_factors(
             &[model.into(), chunk.to_vec().into(), flat.into(), (k as i32).into()],
         )
         .unwrap_or_else(|e| spi_err("write persona.item_vectors", e));
+        job.add(chunk.len() as i64);
     }
     let seconds = started.elapsed().as_secs_f64();
     pgrx::notice!(

@@ -334,14 +334,20 @@ fn report(
         );
     }
     let owner = crate::access::require_use(crate::access::Kind::Kmeans, model, "report on it");
+    let job = crate::progress::Job::start("report", "reading the segments", "steps", Some(6));
     let mut h = head(model);
     h.owner = owner;
     let visible = segments(model);
     let floor = h.floor;
+    job.step(1, "map of users");
     let map = map(model, &h, &visible, map_points);
+    job.step(2, "recommendations of exemplars");
     let recommendations = recommendations(&visible, recommender);
+    job.step(3, "top risks");
     let risks = risks(model, h.profiles.as_deref(), top_risks);
+    job.step(4, "soft segments");
     let soft = soft_pairs(model);
+    job.step(5, "rendering");
     let r = Report {
         model: model.to_owned(),
         version: h.version,

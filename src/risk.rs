@@ -140,6 +140,7 @@ fn score_risks(
     });
     let mut signups: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     let mut users: Vec<UserEvents> = Vec::new();
+    let job = crate::progress::Job::start("score_risks", "reading signup times", "rows", None);
     as_owner(owner, || {
         Spi::connect(|client| {
             if let Some(q) = &signup_query {
@@ -150,6 +151,7 @@ fn score_risks(
                     if batch.is_empty() {
                         break;
                     }
+                    job.add(batch.len() as i64);
                     for row in batch {
                         if let (Ok(Some(u)), Ok(Some(at))) = (row.get::<i64>(1), row.get::<i64>(2)) {
                             signups.insert(u, at);
@@ -157,6 +159,7 @@ fn score_risks(
                     }
                 }
             }
+            job.phase("reading events", "rows", None);
             let mut cursor = client.open_cursor(&query, &[]);
             loop {
                 check_for_interrupts!();
@@ -164,6 +167,7 @@ fn score_risks(
                 if batch.is_empty() {
                     break;
                 }
+                job.add(batch.len() as i64);
                 for row in batch {
                     let (Ok(Some(user)), Ok(Some(kind)), Ok(Some(at))) = (row.get::<i64>(1), row.get::<String>(3), row.get::<i64>(4)) else {
                         continue;
@@ -187,6 +191,7 @@ fn score_risks(
     }
 
     // The maths on the pool; interrupts are checked on this thread between steps.
+    job.phase("signals and signatures", "steps", None);
     let mut signals: Vec<UserSignals> = users
         .iter()
         .enumerate()
@@ -204,6 +209,7 @@ fn score_risks(
         all
     });
     check_for_interrupts!();
+    job.phase("finding rings of near-identical accounts", "steps", None);
     // Users without items have an all-zero signature and never form a ring.
     let with_items: Vec<usize> = (0..users.len()).filter(|&n| !users[n].items.is_empty()).collect();
     let mut ring_rows = Vec::with_capacity(with_items.len() * SIGNATURE_DIM);
@@ -216,6 +222,7 @@ fn score_risks(
         let source = SliceRows::new(&ring_rows, SIGNATURE_DIM, Metric::Cosine, 5_000, 1).unwrap_or_else(|e| raise_cluster_error(e));
         let stop = || {
             check_for_interrupts!();
+            job.add(1);
             false
         };
         let progress = |_p| {};
@@ -230,6 +237,7 @@ fn score_risks(
     for (s, r) in signals.iter_mut().zip(&ring_of) {
         s.ring = r.map(|r| (i64::from(r), ring_sizes[r as usize] as i64));
     }
+    job.phase("scoring", "steps", None);
     let risks = {
         let stop = || false;
         run_on_pool(|| score(&signals, &params, &stop)).unwrap_or_else(|e| raise_risk_error(e))
@@ -237,6 +245,7 @@ fn score_risks(
     check_for_interrupts!();
 
     // Write: replace the definition's scores and rings.
+    job.phase("writing scores", "users", Some(users.len() as i64));
     Spi::run_with_args("DELETE FROM persona.risk_scores WHERE name = $1", &[profiles.into()]).unwrap_or_else(|e| spi_err("write persona.risk_scores", e));
     Spi::run_with_args("DELETE FROM persona.risk_rings WHERE name = $1", &[profiles.into()]).unwrap_or_else(|e| spi_err("write persona.risk_rings", e));
     let mut risky = 0i64;
@@ -268,6 +277,7 @@ fn score_risks(
             &[profiles.into(), ids.into(), scores.into(), rings_col.into(), reasons.into()],
         )
         .unwrap_or_else(|e| spi_err("write persona.risk_scores", e));
+        job.add(chunk.len() as i64);
     }
     // Members of every ring in one pass over the users.
     let mut members: Vec<Vec<i64>> = vec![Vec::new(); ring_sizes.len()];

@@ -4,9 +4,14 @@
 //! A commit whose triggers queued rows (`persona._embedder_notify`) marks
 //! its database and the registration's owner pending and wakes the worker.
 //! The worker starts a refresher for each pending pair: a dynamic
-//! background worker connected to that database *as that role*, which calls
+//! background worker connected to that database, which calls
 //! `persona.embed_backlog_step()` one transaction at a time until nothing is
-//! left, and exits. It runs with the owner's own rights and nobody else's.
+//! left, and exits. Each step runs *as the owner*, in a security-restricted
+//! operation (`access::as_owner`, as REFRESH MATERIALIZED VIEW runs a view's
+//! query), so it has the owner's own rights and nobody else's, and cannot
+//! SET ROLE its way out. It connects as the bootstrap superuser only so that
+//! owners without LOGIN (group roles) can be served: Postgres 15 refuses a
+//! worker that connects as a NOLOGIN role.
 //! A refresher that fails (stopped, or an error) marks its pair pending
 //! again and is retried after a back-off that doubles up to an hour.
 //!
@@ -206,11 +211,11 @@ pub extern "C-unwind" fn persona_fresh_main(arg: pg_sys::Datum) {
     }
     let database = pg_sys::Oid::from((k >> 32) as u32);
     let role = pg_sys::Oid::from((k & 0xffff_ffff) as u32);
-    pgrx::bgworkers::BackgroundWorker::connect_worker_to_spi_by_oid(Some(database), Some(role));
+    pgrx::bgworkers::BackgroundWorker::connect_worker_to_spi_by_oid(Some(database), None);
     loop {
         check_for_interrupts!();
         let handled = pgrx::bgworkers::BackgroundWorker::transaction(|| {
-            Spi::get_one::<i32>("SELECT persona.embed_backlog_step(64)")
+            crate::access::as_owner(role, || Spi::get_one::<i32>("SELECT persona.embed_backlog_step(64)"))
         });
         match handled {
             Ok(Some(n)) if n > 0 => continue,

@@ -55,7 +55,9 @@ fn evaluate_recommendations(
     if !(test_fraction > 0.0 && test_fraction < 1.0) {
         bad(format!("test_fraction must be between 0 and 1, exclusive, not {test_fraction}"));
     }
+    let job = crate::progress::Job::start("evaluate_recommendations", "loading the model", "rows", None);
     let (l, owner) = serve(model, "evaluate it");
+    job.phase("reading users", "rows", None);
     // The cut-off is a literal compared with the time column, so it takes that column's type.
     let flag = cutoff.map(|c| format!("s.{} >= {}", quote_ident(&l.source("time_col").unwrap_or_default()), quote_literal(c)));
     let (mut users, mut flags) = as_owner(owner, || all_users(&l, flag.as_deref()));
@@ -106,6 +108,7 @@ fn evaluate_recommendations(
         if searching { "choosing and refitting on the training part".to_owned() } else { format!("refitting {}", stored.method.name()) }
     );
     check_for_interrupts!();
+    job.phase(if searching { "choosing parameters and refitting on the training part" } else { "refitting on the training part" }, "steps", None);
     let popularity = item_popularity(&split.train, n).unwrap_or_else(|e| raise_rank_error(e));
     let mut rec = Recommender::new(base.clone(), l.rec.ids.clone(), popularity.iter().map(|&c| c as f32).collect());
     if stored.method == Method::Vectors {
@@ -133,11 +136,14 @@ fn evaluate_recommendations(
     let ask = Ask { k, exclude_seen: true, allow: None, reasons: false };
     let no_segments = HashMap::new();
     let mut lists: Vec<Vec<u32>> = Vec::with_capacity(inputs.len());
+    job.phase("ranking held-out users", "users", Some(inputs.len() as i64));
     for chunk in inputs.chunks(5000) {
         check_for_interrupts!();
         let ranked = run_on_pool(|| rank_batch(&rec, chunk, &ask, &no_segments)).unwrap_or_else(|e| raise_rank_error(e));
         lists.extend(ranked.into_iter().map(|l| l.into_iter().map(|r| r.0).collect::<Vec<u32>>()));
+        job.set(lists.len() as i64);
     }
+    job.phase("scoring against popularity", "steps", None);
     let test: Vec<Vec<u32>> = tested.iter().map(|&u| split.test[u].clone()).collect();
     let pop_all = popular_lists(&split, &popularity, k);
     let pop: Vec<Vec<u32>> = tested.iter().map(|&u| pop_all[u].clone()).collect();

@@ -64,6 +64,8 @@ fn for_each_batch(query: &str, mut each: impl FnMut(pgrx::spi::SpiTupleTable<'_>
             if batch.is_empty() {
                 break;
             }
+            // Rows read, for the job reading them (a no-op outside one).
+            crate::progress::advance(batch.len() as i64);
             each(batch);
         }
     });

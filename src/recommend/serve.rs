@@ -91,11 +91,14 @@ fn recommend_all(
     if !(1..=1_000_000).contains(&batch_size) {
         bad(format!("batch_size must be between 1 and 1000000, not {batch_size}"));
     }
+    let job = crate::progress::Job::start("recommend_all", "loading the model", "rows", None);
     let (l, owner) = serve(model, "recommend from it");
+    job.phase("reading users", "rows", None);
     let (allow, users) = as_owner(owner, || (allow_mask(&l, categories, filter), all_users(&l, None).0));
     let seg_pop = segment_popularity_all(l.rec.n(), &users);
     let total = users.len();
     pgrx::notice!("recommend_all: {total} users, {} items, read in {:.1} s", l.rec.n(), started.elapsed().as_secs_f64());
+    job.phase("ranking and writing", "users", Some(total as i64));
     Spi::run_with_args("DELETE FROM persona.recommendation_lists WHERE model = $1", &[l.name.as_str().into()])
         .unwrap_or_else(|e| spi_err("clear persona.recommendation_lists", e));
     let ask = Ask { k, exclude_seen, allow: allow.as_deref(), reasons: true };
@@ -139,6 +142,7 @@ fn recommend_all(
         .unwrap_or_else(|e| spi_err("write persona.recommendation_lists", e));
         writing += t.elapsed().as_secs_f64();
         done += block.len();
+        job.set(done as i64);
         if last_notice.elapsed().as_secs_f64() >= 2.0 || done == total {
             last_notice = Instant::now();
             let secs = started.elapsed().as_secs_f64().max(1e-9);

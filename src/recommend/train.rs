@@ -92,6 +92,7 @@ fn train_recommender(
     }
     let item_vec_from = item_vectors.map(|s| from_item(s, "item_vectors"));
 
+    let job = crate::progress::Job::start("train_recommender", "reading events", "rows", None);
     let ev = match events {
         Some(e) => read_events(&events_query(&from_item(e, "events"), user_col, item_col, time_col, "true", None)),
         None => Events { users: Vec::new(), sequences: Vec::new(), flags: Vec::new(), rows: 0, skipped: 0 },
@@ -106,6 +107,7 @@ fn train_recommender(
             catalogue.entry(i).or_default();
         }
     }
+    job.phase("reading items", "rows", None);
     if let Some(it) = items {
         let query = format!(
             "SELECT (s.{k})::bigint, {c}, {t} FROM {from} s",
@@ -147,6 +149,11 @@ fn train_recommender(
         }
     );
     check_for_interrupts!();
+    job.phase(
+        if persona_rank::recommender::will_search(&params, &given) { "choosing parameters on held-out events, then fitting" } else { "fitting" },
+        "steps",
+        None,
+    );
     let popularity = item_popularity(&histories, n).unwrap_or_else(|e| raise_rank_error(e));
     let trained = run_cancellable(|stop| train(&histories, n, &params, &given, stop)).unwrap_or_else(|e| raise_rank_error(e));
     check_for_interrupts!();
@@ -169,6 +176,7 @@ fn train_recommender(
     pgrx::notice!("train_recommender: fitted in {:.1} s, {neighbour_rows} neighbour weights kept", trained.fit_seconds);
 
     // Store.
+    job.phase("storing items", "items", Some(n as i64));
     Spi::run_with_args("DELETE FROM persona.recommender_models WHERE name = $1", &[model.into()])
         .unwrap_or_else(|e| spi_err("replace the model", e));
     let sources = serde_json::json!({
@@ -197,7 +205,7 @@ fn train_recommender(
         ],
     )
     .unwrap_or_else(|e| spi_err("write persona.recommender_models", e));
-    store_items(model, &ids, &popularity, catalogue.into_values().collect(), &trained.fitted.main, &trained.fitted.next);
+    store_items(model, &ids, &popularity, catalogue.into_values().collect(), &trained.fitted.main, &trained.fitted.next, &job);
     let seconds = started.elapsed().as_secs_f64();
     Spi::run_with_args("UPDATE persona.recommender_models SET seconds = $2 WHERE name = $1", &[model.into(), seconds.into()])
         .unwrap_or_else(|e| spi_err("write persona.recommender_models", e));
@@ -206,7 +214,15 @@ fn train_recommender(
 }
 
 /// Writes one row per catalogue item, 1,000 items per statement.
-fn store_items(model: &str, ids: &[i64], popularity: &[u32], entries: Vec<Entry>, main: &[Vec<(u32, f32)>], next: &[Vec<(u32, f32)>]) {
+fn store_items(
+    model: &str,
+    ids: &[i64],
+    popularity: &[u32],
+    entries: Vec<Entry>,
+    main: &[Vec<(u32, f32)>],
+    next: &[Vec<(u32, f32)>],
+    job: &crate::progress::Job,
+) {
     let n = ids.len();
     let vec_dim = entries.iter().find_map(|e| e.1.as_ref().map(Vec::len)).unwrap_or(0);
     let text_dim = entries.iter().find_map(|e| e.2.as_ref().map(Vec::len)).unwrap_or(0);
@@ -273,5 +289,6 @@ fn store_items(model: &str, ids: &[i64], popularity: &[u32], entries: Vec<Entry>
             ],
         )
         .unwrap_or_else(|e| spi_err("write persona.recommender_items", e));
+        job.set(end as i64);
     }
 }

@@ -133,6 +133,7 @@ fn gmm_train(
     let query = format!("SELECT (s.{})::bigint, (s.{})::real[] FROM {from} s", quote_ident(&key_col), quote_ident(&vector_col));
     let budget = crate::gucs::kmeans_work_mem_bytes();
     let started = Instant::now();
+    let job = crate::progress::Job::start("gmm_train", "reading rows", "rows", None);
     let read = first_read(&query, params.metric(), params.sample_size(), params.seed(), budget);
     if read.skipped > 0 {
         pgrx::notice!("gmm_train: skipped {} rows with a NULL key or vector", read.skipped);
@@ -150,15 +151,26 @@ fn gmm_train(
         )
     };
     let dim = persona_cluster::RowSource::dim(&read.rows);
+    job.phase("projecting the sample", "steps", None);
+    // Restarts of every k tried (the most there can be: k_max is cut to what the sample allows).
+    let restarts = i64::from(n_runs) * k.map_or(i64::from(k_max - k_min + 1).max(1), |_| 1);
+    let fitted = std::cell::Cell::new(0i64);
     let progress = |p: GmmProgress| match p {
-        GmmProgress::Projected { rows, dim, components, explained, seconds } => pgrx::notice!(
-            "gmm_train: {rows} sample rows of {dim} dimensions projected to {components} ({:.1}% of the variance) in {seconds:.3} s",
-            100.0 * explained
-        ),
-        GmmProgress::Run { k, run, runs, outcome, seconds } => match outcome {
-            Ok(ll) => pgrx::notice!("gmm_train: k = {k}, run {run}/{runs}: log-likelihood {ll:.4} a row, {seconds:.3} s"),
-            Err(why) => pgrx::notice!("gmm_train: k = {k}, run {run}/{runs} failed: {why}"),
-        },
+        GmmProgress::Projected { rows, dim, components, explained, seconds } => {
+            pgrx::notice!(
+                "gmm_train: {rows} sample rows of {dim} dimensions projected to {components} ({:.1}% of the variance) in {seconds:.3} s",
+                100.0 * explained
+            );
+            job.phase("fitting", "restarts", Some(restarts));
+        }
+        GmmProgress::Run { k, run, runs, outcome, seconds } => {
+            match outcome {
+                Ok(ll) => pgrx::notice!("gmm_train: k = {k}, run {run}/{runs}: log-likelihood {ll:.4} a row, {seconds:.3} s"),
+                Err(why) => pgrx::notice!("gmm_train: k = {k}, run {run}/{runs} failed: {why}"),
+            }
+            fitted.set(fitted.get() + 1);
+            job.step(fitted.get(), &format!("fitting: k = {k}, run {run}/{runs} done"));
+        }
         GmmProgress::Candidate(c) => pgrx::notice!("gmm_train: k = {}: log-likelihood {:.4} a row, BIC {:.1}", c.k, c.log_likelihood, c.bic),
         GmmProgress::ChoseK { k } => pgrx::notice!("gmm_train: chose k = {k} by BIC"),
     };
@@ -170,6 +182,7 @@ fn gmm_train(
     let hooks = persona_cluster::Hooks { stop: &stop, progress: &progress, parallel: &parallel };
     let fit = fit_gmm(&read.rows, &params, &hooks).unwrap_or_else(|e| raise_train_error(e));
     check_for_interrupts!();
+    job.phase("scoring every row", "steps", None);
     let soft = run_on_pool(|| mixture_segments(rows, dim, &fit.model)).unwrap_or_else(|e| raise_train_error(e));
     check_for_interrupts!();
     let k_found = fit.model.k();
@@ -184,6 +197,7 @@ fn gmm_train(
         "metric": metric, "components_dim": components_dim, "n_runs": n_runs, "max_iter": max_iter, "seed": seed,
         "sample_size": sample_size, "texts": texts, "explained_variance": fit.explained_variance, "failed_runs": fit.failed_runs,
     });
+    job.phase("storing the version", "steps", None);
     let (version, ids) =
         store(model, &source_text, &query, profiles, params.metric(), settings, &trained, texts_from.as_deref(), k_anonymity_floor);
     Spi::run_with_args(
@@ -191,7 +205,8 @@ fn gmm_train(
         &[model.into(), version.into(), to_json(&parts, &ids).to_string().into(), candidates.to_string().into()],
     )
     .unwrap_or_else(|e| spi_err("write persona.kmeans_models", e));
-    write_probabilities(model, version, &trained.keys, &probabilities, &ids);
+    job.phase("writing probabilities", "rows", Some(trained.keys.len() as i64));
+    write_probabilities(model, version, &trained.keys, &probabilities, &ids, &job);
     TableIterator::once((
         version,
         k_found as i32,
@@ -209,7 +224,7 @@ fn ranked(p: &[f64], ids: &[i32]) -> (Vec<i32>, Vec<f32>) {
     (order.iter().map(|&j| ids[j]).collect(), order.iter().map(|&j| p[j] as f32).collect())
 }
 
-fn write_probabilities(model: &str, version: i32, keys: &[i64], probabilities: &[f64], ids: &[i32]) {
+fn write_probabilities(model: &str, version: i32, keys: &[i64], probabilities: &[f64], ids: &[i32], job: &crate::progress::Job) {
     let k = ids.len();
     for (chunk_keys, chunk) in keys.chunks(20_000).zip(probabilities.chunks(20_000 * k)) {
         check_for_interrupts!();
@@ -225,6 +240,7 @@ fn write_probabilities(model: &str, version: i32, keys: &[i64], probabilities: &
             &[model.into(), version.into(), chunk_keys.to_vec().into(), segs.into(), probs.into(), (k as i32).into()],
         )
         .unwrap_or_else(|e| spi_err("write persona.segment_probabilities", e));
+        job.add(chunk_keys.len() as i64);
     }
 }
 

@@ -82,6 +82,7 @@ fn kmeans_train(
     );
     let budget = crate::gucs::kmeans_work_mem_bytes();
     let started = Instant::now();
+    let job = crate::progress::Job::start("kmeans_train", "reading rows", "rows", None);
     let read = first_read(&query, args.metric(), args.sample_size(), args.seed(), budget);
     let read_seconds = started.elapsed().as_secs_f64();
     if read.skipped > 0 {
@@ -91,23 +92,52 @@ fn kmeans_train(
         pgrx::notice!("kmeans_train: no rows with a vector in the source; nothing trained");
         return TableIterator::once((0, 0, 0.0, None, 0, 0, "none".to_owned(), 0.0));
     }
+    // Iterations count on across restarts (max_iter each, the most there
+    // can be), so a restart that converges early skips ahead; in passes
+    // there is one run of up to max_iter passes.
+    let (n_init_all, max_iter_all) = (i64::from(n_init), i64::from(max_iter));
+    let in_memory_rows = std::cell::Cell::new(true);
+    let training = || {
+        if in_memory_rows.get() {
+            job.phase(&format!("run 1/{n_init}"), "iterations", Some(n_init_all * max_iter_all));
+        } else {
+            job.phase("pass 1", "passes", Some(max_iter_all));
+        }
+    };
     let progress = |p: Progress| match p {
         Progress::Started { rows, dim, in_memory } => {
-            pgrx::notice!("kmeans_train: {rows} rows of {dim} dimensions read in {read_seconds:.3} s, {}", mode(in_memory))
+            pgrx::notice!("kmeans_train: {rows} rows of {dim} dimensions read in {read_seconds:.3} s, {}", mode(in_memory));
+            in_memory_rows.set(in_memory);
+            match k {
+                Some(_) => training(),
+                None => job.phase("choosing k by silhouette", "candidates", Some(i64::from(k_max - k_min + 1).max(1))),
+            }
         }
         Progress::Candidate { k, inertia, silhouette } => {
-            pgrx::notice!("kmeans_train: k = {k}: inertia {inertia:.4}, silhouette {silhouette:.4}")
+            pgrx::notice!("kmeans_train: k = {k}: inertia {inertia:.4}, silhouette {silhouette:.4}");
+            job.add(1);
         }
-        Progress::ChoseK { k, sample_rows } => pgrx::notice!("kmeans_train: chose k = {k} by silhouette on {sample_rows} rows"),
+        Progress::ChoseK { k, sample_rows } => {
+            pgrx::notice!("kmeans_train: chose k = {k} by silhouette on {sample_rows} rows");
+            training();
+        }
         Progress::Iteration { run, runs, iteration, inertia, moved, seconds } => {
-            pgrx::notice!("kmeans_train: run {run}/{runs}, iteration {iteration}: inertia {inertia:.6}, moved {moved}, {seconds:.3} s")
+            pgrx::notice!("kmeans_train: run {run}/{runs}, iteration {iteration}: inertia {inertia:.6}, moved {moved}, {seconds:.3} s");
+            job.step((run as i64 - 1) * max_iter_all + iteration as i64, &format!("run {run}/{runs}, iteration {iteration}"));
         }
-        Progress::Pass { pass, inertia, max_centroid_shift, seconds } => pgrx::notice!(
-            "kmeans_train: pass {pass}: inertia {inertia:.6}, max centroid shift {max_centroid_shift:.6}, {seconds:.3} s"
-        ),
-        Progress::Assigned => pgrx::debug1!("kmeans_train: assigned every row at {:.3} s", started.elapsed().as_secs_f64()),
+        Progress::Pass { pass, inertia, max_centroid_shift, seconds } => {
+            pgrx::notice!(
+                "kmeans_train: pass {pass}: inertia {inertia:.6}, max centroid shift {max_centroid_shift:.6}, {seconds:.3} s"
+            );
+            job.step(pass as i64, &format!("pass {pass}"));
+        }
+        Progress::Assigned => {
+            pgrx::debug1!("kmeans_train: assigned every row at {:.3} s", started.elapsed().as_secs_f64());
+            job.phase("spreads and silhouette", "steps", None);
+        }
         Progress::Scored => {
-            pgrx::debug1!("kmeans_train: spreads and silhouette done at {:.3} s", started.elapsed().as_secs_f64())
+            pgrx::debug1!("kmeans_train: spreads and silhouette done at {:.3} s", started.elapsed().as_secs_f64());
+            job.phase("storing the version", "steps", None);
         }
     };
     // Interrupts are Postgres' own ERROR, raised here between steps and

@@ -74,6 +74,7 @@ VALID = {
     "p_as_of": "now()", "fit": "true", "changed": "false", "owner": "10", "p_owner": q("postgres"),
     "query": q("SELECT to_jsonb(count(*)) FROM shop_events"), "p_query": q("SELECT to_jsonb(count(*)) FROM shop_events"),
     ("embed", "model"): None, ("embed_batch", "model"): None, ("embed_column", "model"): None,
+    ("embed_on_change", "model"): None,
     "kind": q("profiles"), "p_kind": q("profiles"), "p_what": q("read it"), "what": q("read it"),
 }
 # Pairs of arguments of which a call gives one (the base call gives the second).

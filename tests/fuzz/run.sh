@@ -32,7 +32,7 @@ ROLE=persona_fuzz_analyst
     -c "CREATE TABLE fuzz_events AS SELECT * FROM shop_events WHERE user_id <= 40 OR user_id > 800" \
     -c "SELECT 'small profiles: ' || profiles FROM persona.build_profiles('fuzz_small', 'fuzz_events', items => 'shop_items')" \
     -c "CREATE TABLE fuzz_vecs AS SELECT user_id, profile_vec FROM persona.profiles WHERE name = 'shop' AND user_id % 8 = 0" \
-    -c "CREATE TABLE fuzz_texts (id int, body text, vec real[])" \
+    -c "CREATE TABLE fuzz_texts (id int PRIMARY KEY, body text, vec real[])" \
     -c "INSERT INTO fuzz_texts VALUES (1, 'a warm wool coat', NULL), (2, '', NULL), (3, NULL, NULL), (4, 'café crème, très joli', NULL)" \
     -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO $ROLE"
 log "fuzz: set-up done in $(($(date +%s) - started)) s"

@@ -1,0 +1,1 @@
+//! Columns whose vectors are kept fresh (`persona.embed_on_change`).
