@@ -11,7 +11,6 @@ mod access;
 mod aggregates;
 mod clv;
 mod embed;
-mod embed_on_change;
 mod embedder;
 mod errors;
 mod gucs;

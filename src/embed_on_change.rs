@@ -1,1 +1,0 @@
-//! Columns whose vectors are kept fresh (`persona.embed_on_change`).
