@@ -38,6 +38,15 @@ type Models = HashMap<(String, u32), Arc<SentenceEncoder>>;
 #[no_mangle]
 pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    // One malloc arena: with one per inference thread, buffers freed in a
+    // thread's arena stay resident there between rounds, which malloc_trim
+    // does not return (bench/embedder.sh shows the difference), and the
+    // worker is the one process whose memory all sessions share.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let Some(shared) = queue::shared() else {
         log!("persona embedder: no shared memory (persona is not in shared_preload_libraries); exiting");
         return;
