@@ -84,7 +84,11 @@ model_kb=$(( $(pss_of $(backends bench_model)) - idle_kb )); release bench_model
 hold bench_worker on "SELECT count(persona.embed(body)) FROM reviews WHERE id % $SESSIONS = @K@"
 worker_pid=$(sql -c "SELECT pid FROM persona.embedder")
 worker_only_kb=$(pss_of "$worker_pid")
-worker_kb=$(( $(pss_of $(backends bench_worker)) + worker_only_kb )); release bench_worker
+worker_kb=$(( $(pss_of $(backends bench_worker)) + worker_only_kb ))
+# After a second with nothing to do the worker returns its batch buffers.
+sleep 2.5
+worker_idle_kb=$(pss_of "$worker_pid")
+release bench_worker
 hold bench_here off "SELECT count(persona.embed(body)) FROM reviews WHERE id % $SESSIONS = @K@"
 here_kb=$(pss_of $(backends bench_here)); release bench_here
 
@@ -106,4 +110,5 @@ echo "  per-row latency, worker / in-process: $(echo "scale=3; $r_worker / $r_he
 echo
 echo "memory (PSS, MB): $SESSIONS idle backends $((idle_kb / 1024)), one loaded model $((model_kb / 1024)) (one idle backend $((one_idle / 1024)))"
 echo "  $SESSIONS sessions + worker: $((worker_kb / 1024)) (worker $((worker_only_kb / 1024))) = $(echo "scale=2; $worker_kb / $base_kb" | bc -l)x of idle + one model (target <= 1.3)"
+echo "  the worker after 2.5 s idle: $((worker_idle_kb / 1024))"
 echo "  $SESSIONS in-process sessions: $((here_kb / 1024)) = $(echo "scale=2; $here_kb / $base_kb" | bc -l)x"

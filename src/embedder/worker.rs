@@ -62,6 +62,7 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
     super::fresh::load_targets(shared);
     let mut models = Models::new();
     let mut worked = false;
+    let mut last_work = Instant::now();
     let mut last_round = 0;
     let mut start = 0;
     while !stopping() {
@@ -76,9 +77,11 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
             last_round = taken.len();
         }
         if taken.is_empty() {
-            if std::mem::take(&mut worked) {
-                // Idle now: give the freed batch buffers back to the system
-                // (the allocator keeps them for speed while work arrives).
+            if worked && last_work.elapsed() >= IDLE_TRIM {
+                worked = false;
+                // Idle for a while: give the freed batch buffers back to the
+                // system (the allocator keeps them for speed while work
+                // arrives; trimming after every round slowed one-row calls).
                 #[cfg(all(target_os = "linux", target_env = "gnu"))]
                 // SAFETY: malloc_trim only releases free heap memory.
                 unsafe {
@@ -93,6 +96,7 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
         }
         serve(shared, &taken, &mut models);
         worked = true;
+        last_work = Instant::now();
     }
     shared.worker_pid.store(0, Ordering::Release);
     // Exit code 1: the postmaster starts a new worker after the restart
@@ -100,6 +104,9 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
     // SAFETY: ends this process the way Postgres' own workers do.
     unsafe { pg_sys::proc_exit(1) };
 }
+
+/// Idle time after which the worker returns freed memory to the system.
+const IDLE_TRIM: Duration = Duration::from_secs(1);
 
 /// How long a round waits for the sessions of the last round to come back.
 const GATHER: Duration = Duration::from_millis(3);
