@@ -106,7 +106,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON persona.fresh_errors TO PUBLIC;
 -- type for casting queued keys back. Shared by registration and the step (a
 -- column renamed since is the registration's error, not the worker's).
 CREATE FUNCTION persona._fresh_check(tbl regclass, key_col name, text_col name, vec_col name) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     kind  "char";
@@ -409,7 +409,7 @@ $$;
 -- only where the row still has the text embedded. Raises on any failure: the
 -- caller decides between the whole batch and one key at a time.
 CREATE FUNCTION persona._fresh_apply(registration bigint, keys text[], OUT updated text[], OUT embedded integer)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     g      persona.fresh_registrations;
@@ -454,7 +454,10 @@ END
 $$;
 
 CREATE FUNCTION persona.embed_backlog_step(batch_size integer DEFAULT 64) RETURNS integer
-LANGUAGE plpgsql VOLATILE AS $$
+-- A fixed search_path: the background refresher runs this as the owner with
+-- whatever search_path the database sets, where a function or operator in
+-- a writable schema could otherwise shadow pg_catalog's.
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     me      oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);

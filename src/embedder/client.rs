@@ -75,13 +75,33 @@ fn release(slot: &queue::Slot) {
     }
 }
 
+/// Frees this process's slots when it exits: a FATAL (terminate, lost
+/// client, a parallel worker stopped by its leader) ends the process
+/// without unwinding, so the guard's Drop never runs.
+#[pg_guard]
+unsafe extern "C-unwind" fn release_at_exit(_code: i32, _arg: pg_sys::Datum) {
+    let Some(shared) = queue::shared() else { return };
+    // SAFETY: MyProcPid is this process's pid.
+    let me = unsafe { pg_sys::MyProcPid };
+    for slot in &shared.slots {
+        if slot.owner_pid.load(Ordering::Acquire) == me {
+            release(slot);
+        }
+    }
+}
+
 fn claim(shared: &'static Shared) -> Option<usize> {
+    static EXIT_CALLBACK: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a callback that only touches shared atomics.
+    EXIT_CALLBACK.call_once(|| unsafe { pg_sys::before_shmem_exit(Some(release_at_exit), pg_sys::Datum::from(0)) });
     let me = queue::my_procno();
     let start = me.unsigned_abs() as usize % SLOTS;
     (0..SLOTS).map(|k| (start + k) % SLOTS).find(|&i| {
         let slot = &shared.slots[i];
         let ok = slot.state.compare_exchange(FREE, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_ok();
         if ok {
+            // 0: no worker has taken it yet (see the TAKEN check in embed).
+            slot.generation.store(0, Ordering::Release);
             slot.owner_procno.store(me, Ordering::Release);
             // SAFETY: MyProcPid is this process's pid.
             slot.owner_pid.store(unsafe { pg_sys::MyProcPid }, Ordering::Release);
@@ -131,6 +151,9 @@ pub fn embed(model: &Registration, texts: &[(usize, &str)], out: &mut [Option<Ve
     let mut flight = InFlight { shared, slots: Vec::new() };
     let mut next = 0;
     let mut no_worker_since: Option<Instant> = None;
+    let mut no_slot_since: Option<Instant> = None;
+    // Chunks taken back from the queue, to embed in-process.
+    let mut left: Vec<usize> = Vec::new();
     loop {
         let mut submitted = false;
         while next < chunks.len() && flight.slots.len() < IN_FLIGHT {
@@ -147,20 +170,44 @@ pub fn embed(model: &Registration, texts: &[(usize, &str)], out: &mut [Option<Ve
         if submitted {
             shared.wake_worker();
         }
-        if flight.slots.is_empty() && next == chunks.len() {
-            return Vec::new();
+        if flight.slots.is_empty() {
+            if next == chunks.len() {
+                return left;
+            }
+            // Every slot taken by other sessions for a while: embed here.
+            let since = *no_slot_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= NO_WORKER_GRACE {
+                left.extend(chunks[next..].iter().flatten().copied());
+                return left;
+            }
+        } else {
+            no_slot_since = None;
         }
         wait();
-        let generation = shared.generation.load(Ordering::Acquire);
         let worker = shared.worker();
         let mut k = 0;
         while k < flight.slots.len() {
             let (i, c) = flight.slots[k];
             let slot = &shared.slots[i];
+            // The slot's generation first: a worker that took it later than
+            // this read of the shared one cannot look older than it is.
+            let taken_by = slot.generation.load(Ordering::Acquire);
+            let generation = shared.generation.load(Ordering::Acquire);
             match slot.state.load(Ordering::Acquire) {
                 DONE => {
                     // SAFETY: DONE hands the slot back to this backend.
                     let vectors = unsafe { slot.request().vectors() };
+                    if vectors.iter().any(|v| v.len() != model.dimension) {
+                        flight.slots.swap_remove(k);
+                        slot.state.store(FREE, Ordering::Release);
+                        drop(flight);
+                        let got = vectors.first().map_or(0, Vec::len);
+                        raise_failure(
+                            &model.name,
+                            queue::ERROR_INFERENCE,
+                            format!("the worker's model gave {got} dimensions, the registry says {}", model.dimension),
+                        );
+                    }
                     for (&t, v) in chunks[c].iter().zip(vectors) {
                         out[texts[t].0] = Some(v);
                     }
@@ -176,7 +223,7 @@ pub fn embed(model: &Registration, texts: &[(usize, &str)], out: &mut [Option<Ve
                     drop(flight);
                     raise_failure(&model.name, kind, message);
                 }
-                TAKEN if worker.is_none() || slot.generation.load(Ordering::Acquire) != generation => {
+                TAKEN if worker.is_none() || (taken_by != 0 && taken_by < generation) => {
                     drop(flight);
                     raise_failure(&model.name, queue::ERROR_STOPPED, "the embedder worker stopped while embedding".into());
                 }
@@ -189,7 +236,8 @@ pub fn embed(model: &Registration, texts: &[(usize, &str)], out: &mut [Option<Ve
         if worker.is_none() {
             let since = *no_worker_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= NO_WORKER_GRACE {
-                let mut left: Vec<usize> = chunks[next..].iter().flatten().copied().collect();
+                left.extend(chunks[next..].iter().flatten().copied());
+                next = chunks.len();
                 let mut k = 0;
                 while k < flight.slots.len() {
                     let (i, c) = flight.slots[k];

@@ -30,6 +30,7 @@ use super::queue::{self, Shared, Target};
 /// Refreshers running at once, cluster-wide.
 const RUNNING_MAX: usize = 2;
 const TARGETS_FILE: &str = "persona_fresh_columns";
+const STARTUP_DEADLINE_MICROS: i64 = 60_000_000;
 
 fn key(database: pg_sys::Oid, role: pg_sys::Oid) -> u64 {
     (u64::from(database.to_u32()) << 32) | u64::from(role.to_u32())
@@ -61,7 +62,12 @@ static CALLBACK: AtomicBool = AtomicBool::new(false);
 #[pg_guard]
 unsafe extern "C-unwind" fn at_end_of_transaction(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     let commit = event == pg_sys::XactEvent::XACT_EVENT_COMMIT || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_COMMIT;
-    let end = commit || event == pg_sys::XactEvent::XACT_EVENT_ABORT || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT;
+    // A prepared transaction's keys are dropped: COMMIT PREPARED runs
+    // elsewhere, and the worker finds the rows at its next notify or start.
+    let end = commit
+        || event == pg_sys::XactEvent::XACT_EVENT_ABORT
+        || event == pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT
+        || event == pg_sys::XactEvent::XACT_EVENT_PREPARE;
     if !end {
         return;
     }
@@ -110,7 +116,9 @@ pub fn load_targets(shared: &Shared) {
     let Ok(text) = std::fs::read_to_string(targets_path()) else { return };
     for k in text.lines().filter_map(|l| l.trim().parse::<u64>().ok()).filter(|&k| k != 0) {
         if let Some(t) = target(shared, k) {
-            t.running.store(0, Ordering::Release);
+            if !queue::alive(t.running.load(Ordering::Acquire)) {
+                t.running.store(0, Ordering::Release);
+            }
             t.pending.store(1, Ordering::Release);
         }
     }
@@ -141,6 +149,11 @@ pub fn launch(shared: &Shared) {
             break;
         }
         let k = t.key.load(Ordering::Acquire);
+        // Registered but never started (fork failure): free the pair again.
+        if k != 0 && t.running.load(Ordering::Acquire) == -1 && now() > t.retry_at.load(Ordering::Acquire) {
+            t.running.store(0, Ordering::Release);
+            t.pending.store(1, Ordering::Release);
+        }
         if k == 0 || t.running.load(Ordering::Acquire) != 0 || t.pending.load(Ordering::Acquire) == 0 {
             continue;
         }
@@ -149,6 +162,8 @@ pub fn launch(shared: &Shared) {
         }
         t.pending.store(0, Ordering::Release);
         t.running.store(-1, Ordering::Release);
+        // Until the refresher starts, retry_at is the time by which it must have.
+        t.retry_at.store(now() + STARTUP_DEADLINE_MICROS, Ordering::Release);
         let started = BackgroundWorkerBuilder::new(&format!("persona fresh columns {}/{}", k >> 32, k & 0xffff_ffff))
             .set_type("persona fresh columns")
             .set_library("persona")
@@ -182,6 +197,7 @@ unsafe extern "C-unwind" fn at_refresher_exit(_code: i32, arg: pg_sys::Datum) {
     let Some(t) = shared.targets.get(arg.value()) else { return };
     if CLEAN_EXIT.load(Ordering::Acquire) {
         t.failures.store(0, Ordering::Release);
+        t.retry_at.store(0, Ordering::Release);
     } else {
         let failures = t.failures.fetch_add(1, Ordering::AcqRel).min(12);
         let wait = Duration::from_secs((1u64 << failures).min(3600));

@@ -140,13 +140,14 @@ pub fn shared() -> Option<&'static Shared> {
 
 /// Sets the latch of the process with this pgprocno (ignores -1 / 0 pids).
 pub fn set_latch(procno: i32) {
-    if procno < 0 {
-        return;
-    }
-    // SAFETY: ProcGlobal->allProcs is the shared PGPROC array; procno came
-    // from MyProc->pgprocno of a live process and indexes into it. SetLatch
-    // is safe on another process's shared latch.
+    // SAFETY: ProcGlobal->allProcs is the shared PGPROC array of
+    // allProcCount entries; procno came from MyProc->pgprocno of a process
+    // and is checked against it. SetLatch is safe on another process's
+    // shared latch.
     unsafe {
+        if procno < 0 || procno as u32 >= (*pg_sys::ProcGlobal).allProcCount {
+            return;
+        }
         let proc = (*pg_sys::ProcGlobal).allProcs.add(procno as usize);
         pg_sys::SetLatch(std::ptr::addr_of_mut!((*proc).procLatch));
     }
@@ -251,8 +252,9 @@ impl Request {
         let n = (self.n_texts as usize).min(TEXTS);
         (0..n)
             .map(|i| {
-                let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-                String::from_utf8_lossy(&self.data[a.min(DATA_BYTES)..b.min(DATA_BYTES)]).into_owned()
+                let b = (self.offsets[i + 1] as usize).min(DATA_BYTES);
+                let a = (self.offsets[i] as usize).min(b);
+                String::from_utf8_lossy(&self.data[a..b]).into_owned()
             })
             .collect()
     }

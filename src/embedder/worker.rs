@@ -32,7 +32,9 @@ fn stopping() -> bool {
     STOPPING.load(Ordering::Relaxed)
 }
 
-type Models = HashMap<(String, u32), Arc<SentenceEncoder>>;
+/// Loaded models by (path, weight format, modification time of the path):
+/// files replaced at the same path load afresh.
+type Models = HashMap<(String, u32, Option<std::time::SystemTime>), Arc<SentenceEncoder>>;
 
 #[pg_guard]
 #[no_mangle]
@@ -63,6 +65,7 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
     let mut models = Models::new();
     let mut worked = false;
     let mut last_work = Instant::now();
+    let mut last_sweep = Instant::now();
     let mut last_round = 0;
     let mut start = 0;
     while !stopping() {
@@ -76,6 +79,11 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
         if !taken.is_empty() {
             last_round = taken.len();
         }
+        super::fresh::launch(shared);
+        if last_sweep.elapsed() >= SWEEP {
+            sweep(shared);
+            last_sweep = Instant::now();
+        }
         if taken.is_empty() {
             if worked && last_work.elapsed() >= IDLE_TRIM {
                 worked = false;
@@ -88,7 +96,6 @@ pub extern "C-unwind" fn persona_embedder_main(_arg: pg_sys::Datum) {
                     libc::malloc_trim(0);
                 }
             }
-            super::fresh::launch(shared);
             if !BackgroundWorker::wait_latch(Some(Duration::from_secs(1))) {
                 STOPPING.store(true, Ordering::Relaxed);
             }
@@ -123,6 +130,19 @@ fn gather(shared: &Shared, last_round: usize) {
             return;
         }
         std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// How often the worker looks for slots of processes that ended.
+const SWEEP: Duration = Duration::from_secs(1);
+
+/// Frees slots whose backend is gone (it could not free them itself).
+fn sweep(shared: &Shared) {
+    for slot in &shared.slots {
+        let state = slot.state.load(Ordering::Acquire);
+        if matches!(state, QUEUED | DONE | FAILED | queue::CLAIMED) && !queue::alive(slot.owner_pid.load(Ordering::Acquire)) {
+            let _ = slot.state.compare_exchange(state, FREE, Ordering::AcqRel, Ordering::Relaxed);
+        }
     }
 }
 
@@ -201,11 +221,13 @@ fn weight_format(n: u32) -> WeightFormat {
 }
 
 fn serve(shared: &Shared, taken: &[usize], models: &mut Models) {
-    let mut groups: HashMap<(String, u32), Vec<usize>> = HashMap::new();
+    let mut groups: HashMap<(String, u32, Option<std::time::SystemTime>), Vec<usize>> = HashMap::new();
     for &i in taken {
         // SAFETY: the worker owns TAKEN slots.
         let request = unsafe { shared.slots[i].request() };
-        groups.entry((request.path(), request.format)).or_default().push(i);
+        let path = request.path();
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        groups.entry((path, request.format, modified)).or_default().push(i);
     }
     for (key, slots) in groups {
         if stopping() {
@@ -221,6 +243,8 @@ fn serve(shared: &Shared, taken: &[usize], models: &mut Models) {
                 match run_on_pool(move || SentenceEncoder::load_with(&dir, format)) {
                     Ok(e) => {
                         let e = Arc::new(e);
+                        // An older copy of the same files is not needed again.
+                        models.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
                         models.insert(key.clone(), e.clone());
                         e
                     }

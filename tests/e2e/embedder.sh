@@ -82,6 +82,25 @@ wait "$busy" || fail "the busy session failed"
 [ "$(sql -c "SELECT array_length(persona.embed('still works'), 1)")" = 384 ] || fail "embedding broken after the cancel"
 echo "cancel while queued: ok"
 
+# Sessions terminated (FATAL: no unwinding) while their requests wait: nine
+# of them hold more than the 64 slots between them, so unless their slots
+# are freed at exit no later call could go through the worker.
+for k in $(seq 1 9); do
+    PGAPPNAME=e2e_worker_doomed sql -c "SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM long_texts))" >/dev/null 2>&1 &
+done
+sleep 2
+sql -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'e2e_worker_doomed'" >/dev/null
+wait || true
+for _ in $(seq 1 50); do
+    [ "$(sql -c "SELECT queued + running FROM persona.embedder")" = 0 ] && break
+    sleep 0.2
+done
+t0=$(sql -c "SELECT texts FROM persona.embedder")
+[ "$(sql -c "SELECT array_length(persona.embed('after the terminated sessions'), 1)")" = 384 ] || fail "embedding broken"
+t1=$(sql -c "SELECT texts FROM persona.embedder")
+[ $((t1 - t0)) -ge 1 ] || fail "slots of terminated sessions were not freed: the call did not go through the worker"
+echo "terminated sessions: slots freed, the next call went through the worker"
+
 # 3. The worker terminated mid-batch.
 old=$(sql -c "SELECT pid FROM persona.embedder")
 PGAPPNAME=e2e_worker_victim sql -c "SELECT count(*) FROM persona.embed_batch(ARRAY(SELECT body FROM long_texts))" \
