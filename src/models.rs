@@ -2,7 +2,8 @@
 //!
 //! Without the embedder worker (`crate::embedder`), a model is loaded on
 //! first use in each backend and kept for the life of the backend (about
-//! 110 MB for all-MiniLM-L6-v2); with it, only the worker loads models. The registry row is read
+//! 110 MB for all-MiniLM-L6-v2); with it, a backend loads one only to
+//! register it or to embed in-process (persona.use_embedder = off). The registry row is read
 //! on every call, so re-registering a model under a new path takes effect at
 //! the next call in every backend. Names with the same path and weights (the
 //! two names of multilingual-e5-small, which differ only in their prefix)
