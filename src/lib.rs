@@ -82,6 +82,7 @@ extension_sql_file!("../sql/recommend.sql", name = "recommend", requires = ["seg
 extension_sql_file!("../sql/risk.sql", name = "risk", requires = ["segments", risk::score_risks]);
 // Columns whose vectors the embedder keeps fresh.
 extension_sql_file!("../sql/embed_on_change.sql", name = "embed_on_change", requires = ["embed_column", embedder::embedder_notify]);
+extension_sql_file!("../sql/embed_backlog.sql", name = "embed_backlog", requires = ["embed_on_change"]);
 // Row-level security on model rows, sharing, dropping, erasure.
 extension_sql_file!("../sql/security.sql", name = "security", requires = ["recommend", "risk", access::use_sql]);
 // COMMENT ON for every object, once everything exists.

@@ -102,7 +102,13 @@ wait_for "a first batch of the 500" \
 left=$(admin -c "SELECT backlog FROM persona.fresh_columns WHERE table_name = 'reviews'::regclass")
 killed=$(admin -c "SELECT count(*) FILTER (WHERE t) FROM (SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity
                                                          WHERE backend_type LIKE 'persona%') k")
-echo "terminated $killed persona background worker(s) with $left rows still queued"
+# The embedder worker too (not a backend: a plain SIGTERM): the refresher's
+# batch fails and is retried, and the new worker restarts refreshers from
+# the pairs it keeps in the data directory.
+wpid=$(admin -c "SELECT pid FROM persona.embedder WHERE mode = 'worker'")
+[ -n "$wpid" ] || fail "no embedder worker"
+kill -TERM "$wpid"
+echo "terminated $killed persona background worker(s) and the embedder worker $wpid with $left rows still queued"
 [ "$killed" -ge 1 ] || fail "no persona background worker in pg_stat_activity to terminate"
 [ "$left" -gt 0 ] || fail "the 500 were embedded before the worker could be terminated: make the texts longer"
 took=$(wait_for "the 500 after the worker was terminated" "(SELECT count(*) FROM reviews WHERE body_vec IS NULL) = 0
