@@ -21,6 +21,7 @@ use pgrx::PgSqlErrorCode;
 
 use crate::errors::{raise, raise_model_error, required};
 use crate::runtime::run_on_pool;
+use crate::spi::Columns;
 
 /// Registry paths may start with this, meaning Postgres' share directory
 /// (`pg_config --sharedir`), so that the shipped model's row is right
@@ -75,32 +76,21 @@ pub struct Registration {
 /// The registry path, weight format, prefix and dimension of a model, or
 /// 42704 when no such model is registered.
 fn registered(name: &str) -> (String, WeightFormat, String, i32) {
-    // The scalar subqueries always return one row: NULLs when the name is unknown.
-    let found = Spi::get_two_with_args::<String, String>(
-        "SELECT (SELECT path FROM persona.models WHERE name = $1),
-                (SELECT weights || ' ' || dimension || ' ' || prefix FROM persona.models WHERE name = $1)",
-        &[name.into()],
-    );
-    match found {
-        Ok((Some(path), Some(rest))) => {
-            // weights and dimension never contain a space; the prefix may.
-            let mut parts = rest.splitn(3, ' ');
-            let weights = parts.next().unwrap_or_default();
-            let dimension = parts.next().and_then(|d| d.parse().ok()).unwrap_or(0);
-            let prefix = parts.next().unwrap_or_default().to_owned();
-            (path, weight_format(weights), prefix, dimension)
-        }
-        Ok(_) => raise(
+    let row = Spi::connect(|client| {
+        let table = client
+            .select("SELECT path, weights, prefix, dimension FROM persona.models WHERE name = $1", Some(1), &[name.into()])
+            .unwrap_or_else(|e| {
+                raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, "cannot read persona.models".to_owned(), Some(e.to_string()), None)
+            });
+        table.into_iter().next().map(|r| (r.col::<String>(1), r.col::<String>(2), r.col::<String>(3), r.col::<i32>(4)))
+    });
+    match row {
+        Some((Some(path), Some(weights), Some(prefix), dimension)) => (path, weight_format(&weights), prefix, dimension.unwrap_or(0)),
+        _ => raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("model \"{name}\" does not exist"),
             None,
             Some("SELECT name FROM persona.models lists the registered models."),
-        ),
-        Err(e) => raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            "cannot read persona.models".to_owned(),
-            Some(e.to_string()),
-            None,
         ),
     }
 }

@@ -63,13 +63,15 @@ fn release(slot: &queue::Slot) {
     let withdrawn = slot.state.compare_exchange(QUEUED, FREE, Ordering::AcqRel, Ordering::Acquire);
     if let Err(state) = withdrawn {
         match state {
-            TAKEN => {
-                if slot.state.compare_exchange(TAKEN, ABANDONED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-                    // Finished meanwhile.
-                    slot.state.store(FREE, Ordering::Release);
-                }
+            // Running: marked ABANDONED for the worker to free, unless it
+            // finished meanwhile, when it is freed here.
+            TAKEN if slot.state.compare_exchange(TAKEN, ABANDONED, Ordering::AcqRel, Ordering::Acquire).is_err() => {
+                slot.state.store(FREE, Ordering::Release)
             }
-            DONE | FAILED | CLAIMED => slot.state.store(FREE, Ordering::Release),
+            // Not CLAIMED: a slot is never in flight while its owner fills
+            // it, and another backend's fresh claim may still show this
+            // process as the owner (the pid is stored after the CAS).
+            DONE | FAILED => slot.state.store(FREE, Ordering::Release),
             _ => {}
         }
     }

@@ -140,7 +140,9 @@ const SWEEP: Duration = Duration::from_secs(1);
 fn sweep(shared: &Shared) {
     for slot in &shared.slots {
         let state = slot.state.load(Ordering::Acquire);
-        if matches!(state, QUEUED | DONE | FAILED | queue::CLAIMED) && !queue::alive(slot.owner_pid.load(Ordering::Acquire)) {
+        // Not CLAIMED: its owner pid is stored just after the claim, so a
+        // fresh claim can still show the previous, ended owner.
+        if matches!(state, QUEUED | DONE | FAILED) && !queue::alive(slot.owner_pid.load(Ordering::Acquire)) {
             let _ = slot.state.compare_exchange(state, FREE, Ordering::AcqRel, Ordering::Relaxed);
         }
     }
