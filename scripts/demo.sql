@@ -268,15 +268,15 @@ SELECT method, users, round(hit_rate::numeric, 4) AS "HR@10", round(ndcg::numeri
 \endif
 
 \echo 'Top risky users (persona.risks, with the reasons; planted persona shown for checking):'
-SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, r.reasons
+SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, CASE WHEN :'zh'::boolean THEN r.reasons_zh ELSE r.reasons END AS reasons
 FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
 WHERE r.profiles = 'shop' ORDER BY r.rank, r.user_id LIMIT 5;
 \echo 'The lowest-ranked planted bot, and the highest-ranked ordinary customer:'
-(SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, r.reasons
+(SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, CASE WHEN :'zh'::boolean THEN r.reasons_zh ELSE r.reasons END AS reasons
  FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
  WHERE r.profiles = 'shop' AND t.persona = 'bot' ORDER BY r.rank DESC, r.user_id LIMIT 1)
 UNION ALL
-(SELECT r.rank, r.user_id, round(r.score::numeric, 2), t.persona, r.reasons
+(SELECT r.rank, r.user_id, round(r.score::numeric, 2), t.persona, CASE WHEN :'zh'::boolean THEN r.reasons_zh ELSE r.reasons END
  FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
  WHERE r.profiles = 'shop' AND t.persona <> 'bot' ORDER BY r.rank, r.user_id LIMIT 1);
 

@@ -166,7 +166,7 @@ COMMENT ON FUNCTION persona.kmeans_assign(text, real[]) IS
 COMMENT ON FUNCTION persona.anomaly_score(text, real[]) IS
   'Robust z-score of a vector''s distance to its segment''s centroid within that segment''s member distances ((d - median) / (1.4826 MAD)); members of segments under 1% of users are scored against the nearest larger segment. 3 or more: unlike anyone else.';
 COMMENT ON FUNCTION persona.report(text, text, integer, integer, text) IS
-  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), for a mixture (persona.gmm_train) the users between two segments, and the top_risks riskiest users: with their reasons from persona.risks when the model''s profiles have been scored by persona.score_risks, otherwise the top outliers by anomaly score. lang is the language of the report''s own headings and notes: ''en'' (default) or ''zh'' (Simplified Chinese); the data (labels, words, categories) is shown as it is; any other value is an error (22023). Segments under the model''s k-anonymity floor are left out. Reads the model''s stored source with its owner''s rights: only the owner (or a member of its role) may call it.';
+  'The report of a K-Means model''s current version as one self-contained HTML document with inline SVG (no JavaScript, nothing fetched): segment sizes, a 2-D map of users (PCA of their vectors, map_points sampled with every segment shown), trait lift heat map, distinctive words and categories, recommendations for an exemplar of each segment (from persona.recommendations, newest list or the given recommender), for a mixture (persona.gmm_train) the users between two segments, and the top_risks riskiest users: with their reasons from persona.risks when the model''s profiles have been scored by persona.score_risks, otherwise the top outliers by anomaly score. lang is the language of the report''s own headings, notes and reasons: ''en'' (default) or ''zh'' (Simplified Chinese); the data (labels, words, categories) is shown as it is; any other value is an error (22023). Segments under the model''s k-anonymity floor are left out. Reads the model''s stored source with its owner''s rights: only the owner (or a member of its role) may call it.';
 COMMENT ON FUNCTION persona.segment_transitions(text, integer, integer) IS
   'How many users moved from each segment of one version of a model to each segment of another; NULL on a side for users in only one version.';
 COMMENT ON FUNCTION persona.adjusted_rand_index(integer[], integer[]) IS
@@ -337,7 +337,7 @@ COMMENT ON COLUMN persona.risk_scores.name IS 'Profile name (persona.profile_def
 COMMENT ON COLUMN persona.risk_scores.user_id IS 'User id.';
 COMMENT ON COLUMN persona.risk_scores.score IS 'Sum of the reasons'' contributions: robust standard deviations beyond the threshold; 0 without a reason.';
 COMMENT ON COLUMN persona.risk_scores.ring IS 'Ring of near-identical accounts the user is in (persona.risk_rings), or NULL.';
-COMMENT ON COLUMN persona.risk_scores.reasons IS 'JSON array of reasons: reason (velocity, views_without_purchase, ring, new_account_high_spend, refunds), value, typical (the shop''s), contribution, text.';
+COMMENT ON COLUMN persona.risk_scores.reasons IS 'JSON array of reasons: reason (velocity, views_without_purchase, ring, new_account_high_spend, refunds), value, typical (the shop''s), contribution, text (English), text_zh (the same in Simplified Chinese).';
 COMMENT ON COLUMN persona.risk_scores.scored_at IS 'When persona.score_risks() wrote the row.';
 COMMENT ON TABLE persona.risk_rings IS 'Groups of accounts with near-identical item sequences, found by DBSCAN (persona-cluster, linfa-clustering) on hashed sequence signatures; ring 0 is the largest.';
 COMMENT ON COLUMN persona.risk_rings.name IS 'Profile name.';
@@ -346,13 +346,14 @@ COMMENT ON COLUMN persona.risk_rings.size IS 'Accounts in the ring.';
 COMMENT ON COLUMN persona.risk_rings.members IS 'Member user ids (the first 1,000).';
 COMMENT ON FUNCTION persona.score_risks(text, interval, text[], text[], text[], float8, integer, float8, text) IS 'Scores the risk of every user of a profile definition from its events, read as the profiles'' owner, finds rings of near-identical accounts (DBSCAN: ring_distance is the cosine distance between item-sequence signatures, ring_min_accounts the smallest ring), and replaces persona.risk_scores and persona.risk_rings for it. Purchases are the definition''s purchase_types; a signal counts beyond threshold robust standard deviations; window is the velocity window (1 second to 1 day); signup_col names the account-creation column of the definition''s users source (without it an account is as old as its first event).';
 COMMENT ON FUNCTION persona._score_risks(text, bigint, text[], text[], text[], float8, integer, float8, text) IS 'Internal: persona.score_risks() with the window in seconds.';
-COMMENT ON FUNCTION persona.risk_reasons(text, bigint) IS 'The reasons of one user''s risk score, largest contribution first.';
+COMMENT ON FUNCTION persona.risk_reasons(text, bigint) IS 'The reasons of one user''s risk score, largest contribution first, each in English (text) and Simplified Chinese (text_zh).';
 COMMENT ON VIEW persona.risks IS 'Users with a risk reason, most risky first per profile definition: score, rank, the reasons as one line, their codes, and the ring.';
 COMMENT ON COLUMN persona.risks.profiles IS 'Profile name.';
 COMMENT ON COLUMN persona.risks.user_id IS 'User id.';
 COMMENT ON COLUMN persona.risks.score IS 'Risk score (persona.risk_scores.score).';
 COMMENT ON COLUMN persona.risks.rank IS 'Rank by score within the profile definition, 1 = most risky.';
 COMMENT ON COLUMN persona.risks.reasons IS 'The reasons in words and numbers, largest first.';
+COMMENT ON COLUMN persona.risks.reasons_zh IS 'The same reasons in Simplified Chinese (for Chinese shops and persona.report(..., lang => ''zh'')).';
 COMMENT ON COLUMN persona.risks.reason_codes IS 'The reasons'' codes, largest first.';
 COMMENT ON COLUMN persona.risks.ring IS 'Ring id, or NULL.';
 COMMENT ON COLUMN persona.risks.ring_size IS 'Accounts in the ring.';

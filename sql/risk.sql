@@ -50,6 +50,8 @@ CREATE VIEW persona.risks AS
 SELECT r.name AS profiles, r.user_id, r.score,
        rank() OVER (PARTITION BY r.name ORDER BY r.score DESC) AS rank,
        (SELECT string_agg(x->>'text', '; ' ORDER BY (x->>'contribution')::float8 DESC) FROM jsonb_array_elements(r.reasons) x) AS reasons,
+       (SELECT string_agg(coalesce(x->>'text_zh', x->>'text'), '；' ORDER BY (x->>'contribution')::float8 DESC)
+        FROM jsonb_array_elements(r.reasons) x) AS reasons_zh,
        ARRAY(SELECT x->>'reason' FROM jsonb_array_elements(r.reasons) x ORDER BY (x->>'contribution')::float8 DESC) AS reason_codes,
        r.ring, g.size AS ring_size
 FROM persona.risk_scores r
@@ -58,9 +60,10 @@ WHERE r.score > 0;
 
 -- One user's reasons, one row each.
 CREATE FUNCTION persona.risk_reasons(profiles text, user_id bigint)
-RETURNS TABLE (reason text, value float8, typical float8, contribution float8, text text)
+RETURNS TABLE (reason text, value float8, typical float8, contribution float8, text text, text_zh text)
 LANGUAGE sql STABLE AS $$
-    SELECT x->>'reason', (x->>'value')::float8, (x->>'typical')::float8, (x->>'contribution')::float8, x->>'text'
+    SELECT x->>'reason', (x->>'value')::float8, (x->>'typical')::float8, (x->>'contribution')::float8, x->>'text',
+           coalesce(x->>'text_zh', x->>'text')
     FROM persona.risk_scores r, jsonb_array_elements(r.reasons) x
     WHERE r.name = $1 AND r.user_id = $2
     ORDER BY (x->>'contribution')::float8 DESC

@@ -255,8 +255,9 @@ fn soft_pairs(model: &str) -> Option<Vec<persona_report::SoftPair>> {
 }
 
 /// The riskiest users: by risk score with reasons when the model's profiles
-/// have been scored (persona.score_risks), otherwise by anomaly score.
-fn risks(model: &str, profiles: Option<&str>, limit: i32) -> Vec<Risk> {
+/// have been scored (persona.score_risks), otherwise by anomaly score. The
+/// reasons are in the report's language (persona-risk writes both).
+fn risks(model: &str, profiles: Option<&str>, limit: i32, lang: Lang) -> Vec<Risk> {
     let scored = profiles.is_some_and(|p| {
         crate::spi::first::<bool>(
             "read persona.risk_scores",
@@ -265,22 +266,29 @@ fn risks(model: &str, profiles: Option<&str>, limit: i32) -> Vec<Risk> {
         )
         .unwrap_or(false)
     });
-    let (query, args): (&str, Vec<pgrx::datum::DatumWithOid>) = if scored {
+    let (query, args): (String, Vec<pgrx::datum::DatumWithOid>) = if scored {
         (
-            "SELECT r.user_id, coalesce(m.segment, 0), r.score, 0::float8, r.reasons FROM persona.risks r
-             LEFT JOIN persona.segment_members m ON m.model = $1 AND m.user_id = r.user_id
-             WHERE r.profiles = $2 ORDER BY r.score DESC, r.user_id LIMIT $3",
+            format!(
+                "SELECT r.user_id, coalesce(m.segment, 0), r.score, 0::float8, r.{} FROM persona.risks r
+                 LEFT JOIN persona.segment_members m ON m.model = $1 AND m.user_id = r.user_id
+                 WHERE r.profiles = $2 ORDER BY r.score DESC, r.user_id LIMIT $3",
+                match lang {
+                    Lang::En => "reasons",
+                    Lang::Zh => "reasons_zh",
+                }
+            ),
             vec![model.into(), profiles.into(), i64::from(limit).into()],
         )
     } else {
         (
             "SELECT user_id, segment, anomaly_score, distance, NULL::text FROM persona.top_outliers WHERE model = $1
-             ORDER BY anomaly_score DESC, user_id LIMIT $2",
+             ORDER BY anomaly_score DESC, user_id LIMIT $2"
+                .to_owned(),
             vec![model.into(), i64::from(limit).into()],
         )
     };
     Spi::connect(|c| {
-        c.select(query, None, &args)
+        c.select(&query, None, &args)
             .map(|rows| {
                 rows.filter_map(|r| {
                     Some(Risk {
@@ -344,7 +352,7 @@ fn report(
     job.step(2, "recommendations of exemplars");
     let recommendations = recommendations(&visible, recommender);
     job.step(3, "top risks");
-    let risks = risks(model, h.profiles.as_deref(), top_risks);
+    let risks = risks(model, h.profiles.as_deref(), top_risks, lang);
     job.step(4, "soft segments");
     let soft = soft_pairs(model);
     job.step(5, "rendering");

@@ -263,7 +263,7 @@ fn score_risks(
                         .iter()
                         .map(|r| {
                             serde_json::json!({"reason": r.kind.code(), "value": r.value, "typical": r.typical,
-                                               "contribution": r.contribution, "text": r.text})
+                                               "contribution": r.contribution, "text": r.text, "text_zh": r.text_zh})
                         })
                         .collect(),
                 )

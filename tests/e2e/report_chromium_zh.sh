@@ -4,7 +4,8 @@
 # K-Means with automatic k and recommendations; the report, in Chinese, is opened in headless
 # Chromium and the DOM Chromium rendered is checked: the Chinese headings and no English
 # ones, and the segments' distinctive words are whole Chinese words (some of two Han
-# characters or more, none a single Han character), as Chinese word segmentation makes them.
+# characters or more, none a single Han character), as Chinese word segmentation makes them;
+# the risk reasons (persona.score_risks) are in Chinese.
 # A font with Chinese glyphs must be installed, or the screenshot would show empty boxes.
 # An unknown language is refused with SQLSTATE 22023.
 set -euo pipefail
@@ -33,7 +34,10 @@ sql -c "CREATE EXTENSION persona" -c "SET client_min_messages = warning" \
     -c "SELECT count(*) FROM persona.build_profiles('shop', 'shop_events', items => 'shop_items', item2vec_model => 'shop')" \
     -c "SELECT count(*) FROM persona.kmeans_train('shop_segments', profiles => 'shop', k_max => 8, texts => '(SELECT user_id, body FROM shop_reviews)')" \
     -c "SELECT count(*) FROM persona.train_recommender('shop', 'shop_events', items => 'shop_items', category_col => 'category', users => 'shop_users')" \
-    -c "SELECT count(*) FROM persona.recommend_all(10, 'shop')" >/dev/null
+    -c "SELECT count(*) FROM persona.recommend_all(10, 'shop')" \
+    -c "SELECT count(*) FROM persona.score_risks('shop')" >/dev/null
+risky=$(sql -c "SELECT count(*) FROM persona.risks WHERE profiles = 'shop'")
+((risky >= 1)) || fail "persona.score_risks found no risky user in the planted shop, so the reasons go untested"
 
 # An unknown language: a clear error with SQLSTATE 22023, before anything is read.
 err=$("${PSQL[@]}" -d "$DB" -v ON_ERROR_STOP=0 -v VERBOSITY=verbose -c "SELECT persona.report('shop_segments', lang => 'fr')" 2>&1 || true)
@@ -83,6 +87,13 @@ long_words = [w for w in chinese if len(han.findall(w)) >= 2]
 need(len(long_words) >= segments, f"only {len(long_words)} words of two Han characters or more: {chinese}")
 need(not single, f"single Han characters among the distinctive words: {single}")
 need(not any(re.search(r"[，。！？、；：]", w) for w in words), f"punctuation inside a word: {words}")
+# The risk reasons persona-risk writes are in Chinese too, with their numbers.
+risks_section = dom[dom.find('<section id="risks">'):]
+risks_section = risks_section[:risks_section.find("</section>")]
+need("通常" in risks_section or "本店退款率" in risks_section or "行为序列相同" in risks_section,
+     "no Chinese risk reason in the risks section")
+for english in ["typical", "events in", "views", "same sequence", "refund", "spent"]:
+    need(english not in risks_section, f"English reason text {english!r} in the risks section")
 print("distinctive words:", ", ".join(words))
 if problems:
     print("\n".join(problems), file=sys.stderr)

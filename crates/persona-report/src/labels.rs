@@ -278,7 +278,7 @@ static ZH: Labels = Labels {
     col_anomaly: "异常分数",
     col_distance: "距离",
     risks_scored_note: "按风险分数排序的用户（<code>persona.score_risks</code>）：每个滥用信号（短时间内的大量事件、只浏览不加购不购买、\
-                        行为序列几乎相同的账号团伙、新账号大额消费、退款退货）相对本店用户超出阈值的稳健标准差之和；理由保留原文（英文）及其数字。",
+                        行为序列几乎相同的账号团伙、新账号大额消费、退款退货）相对本店用户超出阈值的稳健标准差之和，并列出每个理由及其数字。",
     col_risk_score: "风险分数",
     soft_heading: "介于两个分群之间的用户",
     soft_note: "混合模型给出每个用户属于各分群的概率（<code>persona.soft_segments</code>）：最可能分群的概率低于 0.9 的用户，按第一、第二分群统计。",

@@ -4,7 +4,8 @@
 //! buyer is too. This crate scores what abuse looks like instead, each signal
 //! against the same shop's users (robust z-scores on a log scale; refunds as a
 //! binomial surprise at the shop's rate), and keeps every signal that counted
-//! as a [`Reason`] with the user's value, the shop's typical one and a sentence.
+//! as a [`Reason`] with the user's value, the shop's typical one and a sentence
+//! in English and in Chinese.
 //!
 //! * Per user: [`UserSignals`], from the events by [`signals_from_events`]
 //!   (or by SQL aggregates computing the same), event type names mapped by

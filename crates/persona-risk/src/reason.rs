@@ -57,6 +57,8 @@ pub struct Reason {
     pub contribution: f64,
     /// The reason in English, with the numbers.
     pub text: String,
+    /// The same reason in Chinese (simplified), for Chinese shops' reports.
+    pub text_zh: String,
 }
 
 /// The risk of one user.
@@ -121,6 +123,17 @@ pub(crate) fn duration(secs: i64) -> String {
     }
 }
 
+/// A window length in the largest whole unit, in Chinese ("10 分钟").
+pub(crate) fn duration_zh(secs: i64) -> String {
+    if secs % 3600 == 0 {
+        format!("{} 小时", secs / 3600)
+    } else if secs % 60 == 0 {
+        format!("{} 分钟", secs / 60)
+    } else {
+        format!("{secs} 秒")
+    }
+}
+
 /// "n thing" or "n things".
 pub(crate) fn plural(n: f64, one: &str, many: &str) -> String {
     format!("{} {}", count(n), if n.round() == 1.0 { one } else { many })
@@ -154,6 +167,9 @@ mod tests {
         assert_eq!(duration(600), "10 minutes");
         assert_eq!(duration(3600), "1 hour");
         assert_eq!(duration(90), "90 seconds");
+        assert_eq!(duration_zh(600), "10 分钟");
+        assert_eq!(duration_zh(7200), "2 小时");
+        assert_eq!(duration_zh(45), "45 秒");
         assert_eq!(plural(1.0, "refund", "refunds"), "1 refund");
     }
 

@@ -51,6 +51,9 @@ SELECT user_id, rank, round(score::numeric, 2) AS score, reason_codes, ring_size
 SELECT count(*) FILTER (WHERE user_id < 900) AS ordinary, count(*) FILTER (WHERE user_id >= 900) AS special FROM persona.risks WHERE profiles = 'risky';
 SELECT user_id, reasons FROM persona.risks WHERE profiles = 'risky' AND user_id IN (900, 901, 910, 940, 930) ORDER BY user_id;
 SELECT reason, value, round(typical::numeric, 4) AS typical, round(contribution::numeric, 2) AS contribution, text FROM persona.risk_reasons('risky', 930);
+-- The same reasons in Chinese, for Chinese shops and their reports.
+SELECT user_id, reasons_zh FROM persona.risks WHERE profiles = 'risky' AND user_id IN (900, 901, 910, 940, 930) ORDER BY user_id;
+SELECT reason, text_zh FROM persona.risk_reasons('risky', 930);
 SELECT ring, size, members FROM persona.risk_rings WHERE name = 'risky';
 -- Scoring again replaces the results; a wider window still catches 900.
 SELECT users, risky, rings FROM persona.score_risks('risky', "window" => '1 hour', signup_col => 'signup_at');
