@@ -14,14 +14,9 @@ CREATE EXTENSION persona;
 SET client_min_messages = notice;
 -- Every embedding of the demo, reviews and searches alike, with the model of its language.
 SET persona.default_model = :'embed_model';
--- In Chinese the segment words come from the reviews only: the search queries are the
--- generator's English templates, and would crowd the Chinese words out.
+-- The segment words come from the reviews and the searches, in either language.
 SELECT :'lang' = 'zh' AS zh \gset
-\if :zh
-\set segment_texts '(SELECT user_id, body FROM shop.reviews)'
-\else
 \set segment_texts '(SELECT user_id, body FROM shop.reviews UNION ALL SELECT user_id, query FROM shop.searches)'
-\endif
 
 CREATE TEMP TABLE demo_steps (n serial, step text, seconds float8, note text);
 INSERT INTO demo_steps (step, seconds, note) VALUES

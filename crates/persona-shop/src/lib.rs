@@ -415,6 +415,8 @@ pub struct Catalogue {
     everything: Pool,
     /// The bots' crawl: the same items in the same order every time.
     crawl: Vec<u32>,
+    /// Chinese titles and search queries (set with the Chinese reviews).
+    chinese: bool,
 }
 
 impl Catalogue {
@@ -597,6 +599,7 @@ impl Catalogue {
             pools,
             everything,
             crawl,
+            chinese: false,
         })
     }
 
@@ -951,10 +954,15 @@ fn generate_user(cat: &Catalogue, seed: u64, variant: &Variant, user_id: u64, b:
     let n_searches = rng.random_range(spec.searches.0..=spec.searches.1);
     let mut searches: Vec<(String, i64)> = Vec::new();
     for _ in 0..n_searches {
-        let template = spec.queries[rng.random_range(0..spec.queries.len())];
-        let noun = class_info(&cat.items[pool.sample(&mut rng) as usize].class).1;
-        let colour = COLOURS[rng.random_range(0..COLOURS.len())];
-        let query = template.replace("{noun}", noun).replace("{colour}", colour);
+        // The same draws in both languages, so that a Chinese shop differs only in words.
+        let template = rng.random_range(0..spec.queries.len());
+        let item = &cat.items[pool.sample(&mut rng) as usize];
+        let colour = rng.random_range(0..COLOURS.len());
+        let query = if cat.chinese {
+            zh::query(persona as usize, template, item, colour)
+        } else {
+            spec.queries[template].replace("{noun}", class_info(&item.class).1).replace("{colour}", COLOURS[colour])
+        };
         let at = starts[rng.random_range(0..starts.len())] - rng.random_range(5..60);
         searches.push((query, at));
     }

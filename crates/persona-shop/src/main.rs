@@ -5,7 +5,8 @@
 //! Writes DIR/items.csv, users.csv, events.csv, searches.csv, reviews.csv and personas.csv
 //! (the planted truth, which a pipeline must not read). With `--reviews-zh DIR` (a directory
 //! with pos.txt and neg.txt, one Chinese review a line) the review texts are those instead,
-//! on the same catalogue and personas (see the `zh` module). Files are written under temporary
+//! on the same catalogue and personas, with Chinese categories, titles and search queries
+//! (see the `zh` module). Files are written under temporary
 //! names and renamed at the end, so a directory never holds a partial shop.
 //!
 //! `--bots scalper` or `--bots slow-crawler` plants another kind of bot ring than the

@@ -5,7 +5,10 @@
 //! rating, about books, hotels, electronics, children's goods and clothes rather than
 //! women's clothing. So the catalogue, prices and personas stay those of the English data
 //! set, its six departments are renamed to six Chinese categories of what the reviews talk
-//! about (`CATEGORIES`), and every review goes to an item of the category its words name
+//! about (`CATEGORIES`), items get Chinese titles from their category's nouns, searches are
+//! Chinese queries drawn exactly as the English ones are (the same random numbers pick the
+//! same kind of query, so events and users do not change), and every review goes to an item
+//! of the category its words name
 //! (reviews that name none to the general one), with a rating that agrees with its
 //! polarity (positive 4 or 5 stars, negative 1 or 2). As with the English reviews, the
 //! texts of a persona's reviews then depend on what it buys, which is what lets a pipeline
@@ -14,7 +17,7 @@
 //! their order. Ratings a persona would give that no text has (3: neither polarity) are
 //! moved to the nearest rating that has texts (`Catalogue::rating_for`).
 
-use crate::{Catalogue, SourceReview};
+use crate::{Catalogue, Item, SourceReview};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
@@ -70,6 +73,65 @@ const CATEGORIES: [(&str, &str, &[&str]); 6] = [
     ("Intimate", "日用百货", &[]),
 ];
 
+/// Nouns of each category (in `CATEGORIES`' order) for item titles and search queries:
+/// the English catalogue's class nouns (dress, jeans) would not fit the Chinese categories.
+const NOUNS: [&[&str]; 6] = [
+    &["大床房", "双床房", "商务套房", "亲子房"],
+    &["笔记本电脑", "蓝牙耳机", "平板电脑", "无线鼠标", "机械键盘"],
+    &["婴儿推车", "儿童玩具", "奶瓶", "宝宝餐椅"],
+    &["小说", "散文集", "绘本", "历史读物"],
+    &["连衣裙", "运动鞋", "双肩包", "牛仔裤", "衬衫"],
+    &["保温杯", "收纳盒", "毛巾", "雨伞"],
+];
+
+/// Words of the price tiers (low, mid, high) that begin an item's title.
+const TIER_WORDS: [&str; 3] = ["平价", "精选", "高端"];
+
+/// The colours of search queries, index for index the English ones (`crate::COLOURS`).
+const COLOURS: [&str; 8] = ["黑色", "白色", "藏青色", "红色", "绿色", "粉色", "灰色", "米白色"];
+
+/// Each persona's search queries, template for template the English ones (the `queries`
+/// of `crate::SPECS`), so that the same random draw picks the same kind of query.
+const QUERIES: [&[&str]; 6] = [
+    &[
+        "{noun}特价",
+        "便宜{noun}",
+        "{noun} 30元以下",
+        "{noun}清仓",
+        "{noun}优惠",
+        "{noun}打折",
+        "{colour}{noun}促销",
+        "{noun}包邮",
+        "{noun}优惠券",
+    ],
+    &["高端{noun}", "{noun}品牌", "正品{noun}", "奢华{noun}", "精品{noun}", "{colour}{noun}高端款", "{noun}新品系列", "进口{noun}"],
+    &["热门{noun}", "{noun}新品上市", "{noun}网红款", "{noun}潮流", "爆款{noun}", "{noun}推荐", "{colour}{noun}流行", "今年夏天买什么", "同款{noun}"],
+    &["送妈妈的礼物", "送女生{noun}", "母亲节礼物{noun}", "{noun}礼盒", "送老婆的生日礼物", "{noun}礼品包装", "{noun}送礼", "{colour}{noun}礼物"],
+    &["{noun}小号", "{noun}大号", "退货政策", "{noun}加长", "{noun}合适吗", "{colour}{noun}", "{noun}怎么退货"],
+    &[],
+];
+
+/// An item's noun: one of its category's, by item id (a category it does not know: 商品).
+fn noun(item: &Item) -> &'static str {
+    match CATEGORIES.iter().position(|(_, zh, _)| *zh == item.department) {
+        Some(c) => NOUNS[c][item.item_id as usize % NOUNS[c].len()],
+        None => "商品",
+    }
+}
+
+/// A Chinese item title: its price tier's word and its noun ("高端笔记本电脑").
+fn title(item: &Item) -> String {
+    format!("{}{}", TIER_WORDS[usize::from(item.tier.min(2))], noun(item))
+}
+
+/// The Chinese search query of a persona's `template`-th query about `item`.
+pub(crate) fn query(persona: usize, template: usize, item: &Item, colour: usize) -> String {
+    let Some(t) = QUERIES.get(persona).and_then(|q| q.get(template)) else {
+        return noun(item).to_owned();
+    };
+    t.replace("{noun}", noun(item)).replace("{colour}", COLOURS[colour % COLOURS.len()])
+}
+
 /// The category (position in `CATEGORIES`) of a review text.
 fn category_of(text: &str) -> usize {
     CATEGORIES
@@ -101,8 +163,10 @@ impl Catalogue {
             if let Some(c) = CATEGORIES.iter().position(|(en, _, _)| *en == item.department) {
                 members[c].push(p);
                 item.department = CATEGORIES[c].1.to_owned();
+                item.title = title(item);
             }
         }
+        self.chinese = true;
         let everything: Vec<usize> = (0..self.items.len()).collect();
         // In hash order, so that which texts are kept does not depend on the files' order.
         let mut all: Vec<(u64, String, u8)> = Vec::with_capacity(positive.len() + negative.len());
@@ -165,6 +229,38 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_and_colours_match_the_english_ones_template_for_template() {
+        assert_eq!(COLOURS.len(), crate::COLOURS.len());
+        assert_eq!(QUERIES.len(), crate::SPECS.len());
+        for (p, (zh, spec)) in QUERIES.iter().zip(crate::SPECS.iter()).enumerate() {
+            assert_eq!(zh.len(), spec.queries.len(), "persona {p}");
+            for (z, e) in zh.iter().zip(spec.queries) {
+                assert_eq!(z.contains("{noun}"), e.contains("{noun}"), "{z} / {e}");
+                assert_eq!(z.contains("{colour}"), e.contains("{colour}"), "{z} / {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn titles_and_queries_are_chinese_words_of_the_items_category() {
+        let item = Item {
+            item_id: 7,
+            title: String::new(),
+            department: "数码电子".to_owned(),
+            class: "Jeans".to_owned(),
+            price_cents: 9_900,
+            tier: 2,
+            reviews: 3,
+        };
+        assert_eq!(title(&item), "高端平板电脑");
+        assert_eq!(query(0, 6, &item, 0), "黑色平板电脑促销");
+        assert_eq!(query(3, 0, &item, 0), "送妈妈的礼物");
+        assert_eq!(query(5, 0, &item, 0), "平板电脑");
+        let other = Item { department: "Dresses".to_owned(), ..item };
+        assert_eq!(title(&other), "高端商品");
+    }
 
     #[test]
     fn the_hash_is_fnv1a() {
