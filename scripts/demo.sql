@@ -14,8 +14,9 @@ CREATE EXTENSION persona;
 SET client_min_messages = notice;
 -- Every embedding of the demo, reviews and searches alike, with the model of its language.
 SET persona.default_model = :'embed_model';
+-- Risk reasons in the demo's language.
+SELECT CASE WHEN :'lang' = 'zh' THEN 'reasons_zh' ELSE 'reasons' END AS reasons_col \gset
 -- The segment words come from the reviews and the searches, in either language.
-SELECT :'lang' = 'zh' AS zh \gset
 \set segment_texts '(SELECT user_id, body FROM shop.reviews UNION ALL SELECT user_id, query FROM shop.searches)'
 
 CREATE TEMP TABLE demo_steps (n serial, step text, seconds float8, note text);
@@ -263,15 +264,15 @@ SELECT method, users, round(hit_rate::numeric, 4) AS "HR@10", round(ndcg::numeri
 \endif
 
 \echo 'Top risky users (persona.risks, with the reasons; planted persona shown for checking):'
-SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, CASE WHEN :'zh'::boolean THEN r.reasons_zh ELSE r.reasons END AS reasons
+SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, r.:reasons_col AS reasons
 FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
 WHERE r.profiles = 'shop' ORDER BY r.rank, r.user_id LIMIT 5;
 \echo 'The lowest-ranked planted bot, and the highest-ranked ordinary customer:'
-(SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, CASE WHEN :'zh'::boolean THEN r.reasons_zh ELSE r.reasons END AS reasons
+(SELECT r.rank, r.user_id, round(r.score::numeric, 2) AS score, t.persona AS planted, r.:reasons_col AS reasons
  FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
  WHERE r.profiles = 'shop' AND t.persona = 'bot' ORDER BY r.rank DESC, r.user_id LIMIT 1)
 UNION ALL
-(SELECT r.rank, r.user_id, round(r.score::numeric, 2), t.persona, CASE WHEN :'zh'::boolean THEN r.reasons_zh ELSE r.reasons END
+(SELECT r.rank, r.user_id, round(r.score::numeric, 2), t.persona, r.:reasons_col
  FROM persona.risks r JOIN demo_truth.personas t USING (user_id)
  WHERE r.profiles = 'shop' AND t.persona <> 'bot' ORDER BY r.rank, r.user_id LIMIT 1);
 
